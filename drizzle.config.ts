@@ -1,0 +1,8 @@
+import { defineConfig } from 'drizzle-kit'
+
+// `npm run db:generate` writes the next SQL migration into migrations/; commit it and review the SQL.
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/db/schema.ts',
+  out: './migrations',
+})

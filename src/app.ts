@@ -1,0 +1,93 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Config } from './config.ts'
+import { adminAuthHook } from './http/admin-auth.ts'
+import { apiKeyAuthHook } from './http/api-key-auth.ts'
+import { registerErrorHandling } from './http/error-handler.ts'
+import { registerJsonBodyParser } from './http/json-body-parser.ts'
+import { registerOpenApi } from './http/openapi.ts'
+import { createRateLimiter } from './http/rate-limiter.ts'
+import { enforceResponseSchemas } from './http/response-validation.ts'
+import { validatorCompiler } from './http/validation.ts'
+import { appsRoutes } from './modules/apps/apps.routes.ts'
+import { healthRoutes } from './modules/health/health.routes.ts'
+import { integrationIdentifiersRoutes } from './modules/integration-identifiers/integration-identifiers.routes.ts'
+import { profilesRoutes } from './modules/profiles/profiles.routes.ts'
+import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
+import type { Services } from './services.ts'
+import { VERSION } from './version.ts'
+
+export const SERVER_SIDE_API_PREFIX = '/api/v2/server-side-api'
+export const ADMIN_API_PREFIX = '/admin/v1'
+
+export interface BuildAppOptions {
+  services: Services
+  config: Config
+  logger?: FastifyBaseLogger | boolean
+  /** Tests turn this on: replies that break their declared schema become failures. */
+  enforceResponseSchemas?: boolean
+  /** Set while shutting down, so /health turns 503 before connections close. */
+  isShuttingDown?: () => boolean
+}
+
+/** Builds the HTTP application without listening; tests inject requests into it. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { services, config } = options
+  const app = Fastify({
+    ...(typeof options.logger === 'object'
+      ? { loggerInstance: options.logger }
+      : { logger: options.logger ?? false }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    requestIdHeader: 'x-request-id',
+    // Fastify's own timeouts keep a slow client from holding a connection forever.
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  registerJsonBodyParser(app)
+  registerErrorHandling(app)
+  if (options.enforceResponseSchemas) enforceResponseSchemas(app)
+  await registerOpenApi(app, VERSION)
+
+  await app.register(
+    healthRoutes({
+      isReady: async () => !(options.isShuttingDown?.() ?? false) && (await services.database.ping()),
+    }),
+  )
+
+  const limiter = createRateLimiter()
+  await app.register(
+    async (serverSideApi) => {
+      serverSideApi.addHook(
+        'onRequest',
+        apiKeyAuthHook({
+          resolver: services.keyResolver,
+          limiter,
+          clock: services.clock,
+          defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
+        }),
+      )
+      await serverSideApi.register(profilesRoutes({ service: services.profiles, clock: services.clock }))
+      await serverSideApi.register(integrationIdentifiersRoutes({ service: services.integrationIdentifiers }))
+      await serverSideApi.register(refundSaverRoutes({ service: services.refundSaver }))
+    },
+    { prefix: SERVER_SIDE_API_PREFIX },
+  )
+
+  await app.register(
+    async (admin) => {
+      admin.addHook('onRequest', adminAuthHook(services.operator))
+      await admin.register(
+        appsRoutes({
+          service: services.apps,
+          defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
+        }),
+      )
+    },
+    { prefix: ADMIN_API_PREFIX },
+  )
+
+  return app
+}

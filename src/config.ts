@@ -1,0 +1,94 @@
+import { type Static, Type } from 'typebox'
+import { Value } from 'typebox/value'
+
+/**
+ * Every environment variable Entitle reads, in one schema. README.md's configuration table mirrors it;
+ * test/config.test.ts keeps the two in step.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to bind' }),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: './data',
+    description: 'Embedded PGlite data directory (used when DATABASE_URL is unset)',
+  }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description: 'PostgreSQL connection string; when set, PGlite is not used',
+    }),
+  ),
+  DATABASE_POOL_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 200,
+    default: 10,
+    description: 'PostgreSQL connection pool size',
+  }),
+  ADMIN_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'Bearer token for the admin API (at least 16 characters)' }),
+  ),
+  LOG_LEVEL: Type.Union(
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
+    { default: 'info', description: 'pino log level' },
+  ),
+  BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 50 * 1024 * 1024,
+    default: 1024 * 1024,
+    description: 'Largest request body accepted; larger bodies get 413',
+  }),
+  DEFAULT_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 40000,
+    description: 'Requests per minute per secret key for apps that set no limit of their own',
+  }),
+})
+
+export type Config = Readonly<Static<typeof ConfigSchema>>
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] }
+
+const INTEGER_KEYS = new Set([
+  'PORT',
+  'DATABASE_POOL_SIZE',
+  'BODY_LIMIT_BYTES',
+  'DEFAULT_RATE_LIMIT_PER_MINUTE',
+])
+
+/** Reads the known variables from `env`; unknown variables are ignored, empty strings count as unset. */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value === undefined || value === '') continue
+    // Value.Convert would turn "8080abc" into NaN-ish garbage silently; only plain integers convert.
+    raw[key] = INTEGER_KEYS.has(key) && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw)
+  if (Value.Check(ConfigSchema, withDefaults)) {
+    return { ok: true, config: Object.freeze(withDefaults as Static<typeof ConfigSchema>) }
+  }
+  const problems = new Map<string, string>()
+  for (const error of Value.Errors(ConfigSchema, withDefaults)) {
+    const name = error.instancePath.replace(/^\//, '') || 'environment'
+    if (!problems.has(name)) {
+      const description = (ConfigSchema.properties as Record<string, { description?: string }>)[name]
+        ?.description
+      const shown = name === 'ADMIN_TOKEN' || name === 'DATABASE_URL' ? '(hidden)' : JSON.stringify(raw[name])
+      problems.set(
+        name,
+        `${name}=${shown} is invalid: ${error.message}${description ? ` (${description})` : ''}`,
+      )
+    }
+  }
+  return { ok: false, problems: [...problems.values()] }
+}

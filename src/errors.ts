@@ -1,0 +1,113 @@
+/**
+ * The closed catalogue of error codes Entitle answers with. Each code has one default HTTP status; the few
+ * codes that Adapty's contract uses with a second status list it in `otherStatuses`. docs/errors.md documents
+ * every code and test/errors-catalogue.test.ts fails when the two drift. Codes are part of the wire
+ * contract: never rename or reuse one.
+ */
+export const ERROR_CATALOGUE = {
+  validation_error: { status: 400, summary: 'A field or header is missing or invalid; `source` names it.' },
+  parse_error: { status: 400, summary: 'The request body is not valid JSON.' },
+  not_authenticated: {
+    status: 401,
+    summary: 'Missing or wrong credentials (profile endpoints and the admin API).',
+  },
+  unauthorized: {
+    status: 401,
+    summary: 'Missing or wrong API key on endpoints whose errors are plain strings.',
+  },
+  profile_does_not_exist: {
+    status: 404,
+    otherStatuses: [400],
+    summary: 'No profile of this app matches the identification headers (400 on Refund Saver).',
+  },
+  profile_not_found: { status: 404, summary: 'No such profile (integration identifiers endpoints).' },
+  not_found: { status: 404, summary: 'No route matches the method and path.' },
+  app_not_found: { status: 404, summary: 'No app has this id.' },
+  api_key_not_found: { status: 404, summary: 'The app has no API key with this id.' },
+  access_level_not_found: { status: 404, summary: 'The app has no access level with this id.' },
+  access_level_exists: { status: 409, summary: 'The app already has an access level with this id.' },
+  access_level_protected: { status: 409, summary: 'The default access level `premium` cannot be deleted.' },
+  last_secret_key: {
+    status: 409,
+    summary: 'Deleting this key would leave the app without a secret key; rotate first.',
+  },
+  payload_too_large: { status: 413, summary: 'The request body is larger than BODY_LIMIT_BYTES.' },
+  unsupported_media_type: { status: 415, summary: 'The body is not sent as application/json.' },
+  rate_limited: {
+    status: 429,
+    summary: 'Too many requests for this key; retry after `Retry-After` seconds.',
+  },
+  internal_error: { status: 500, summary: 'A bug on our side; the request id in the log says more.' },
+  service_unavailable: { status: 503, summary: 'The database is not reachable or the server is stopping.' },
+} as const satisfies Record<string, { status: number; otherStatuses?: readonly number[]; summary: string }>
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE
+
+/** Where the message belongs: a field path, `non_field_errors`, or nothing in particular. */
+export type ErrorSource = string | null
+
+export interface AppErrorInit {
+  source?: ErrorSource
+  /** Only a status listed for the code in the catalogue. */
+  status?: number
+  /** Extra response headers, such as Retry-After. */
+  headers?: Record<string, string>
+}
+
+/** A failure that is reported to the client as-is, in Adapty's error envelope. */
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly source: ErrorSource
+  readonly headers: Record<string, string>
+
+  constructor(code: ErrorCode, message: string, init: AppErrorInit = {}) {
+    super(message)
+    this.name = 'AppError'
+    this.code = code
+    const entry: { status: number; otherStatuses?: readonly number[] } = ERROR_CATALOGUE[code]
+    if (
+      init.status !== undefined &&
+      init.status !== entry.status &&
+      !entry.otherStatuses?.includes(init.status)
+    ) {
+      throw new Error(`status ${init.status} is not catalogued for ${code}`)
+    }
+    this.status = init.status ?? entry.status
+    this.source = init.source === undefined ? null : init.source
+    this.headers = init.headers ?? {}
+  }
+}
+
+/**
+ * Adapty's endpoints use two envelope shapes: `fields` (`errors: [{source, errors: [...]}]`, most endpoints)
+ * and `flat` (`errors: ["..."]`, Refund Saver and integration identifiers).
+ */
+export type ErrorStyle = 'fields' | 'flat'
+
+export interface FieldsErrorBody {
+  errors: { source: ErrorSource; errors: string[] }[]
+  error_code: string
+  status_code: number
+}
+
+export interface FlatErrorBody {
+  errors: string[]
+  error_code: string
+  status_code: number
+}
+
+export function errorBody(error: AppError, style: ErrorStyle): FieldsErrorBody | FlatErrorBody {
+  if (style === 'flat') {
+    const text =
+      error.source && error.source !== 'non_field_errors'
+        ? `${error.source}: ${error.message}`
+        : error.message
+    return { errors: [text], error_code: error.code, status_code: error.status }
+  }
+  return {
+    errors: [{ source: error.source, errors: [error.message] }],
+    error_code: error.code,
+    status_code: error.status,
+  }
+}

@@ -1,0 +1,68 @@
+import { type TSchema, Type } from 'typebox'
+import type { ErrorStyle } from '../errors.ts'
+
+/** A string that may also be null, declared as one JSON Schema type list so errors read "string or null". */
+export function NullableString(
+  options: { maxLength?: number; minLength?: number; format?: string; description?: string } = {},
+) {
+  return Type.Unsafe<string | null>({ type: ['string', 'null'], ...options })
+}
+
+export function Nullable<T extends TSchema>(schema: T) {
+  return Type.Union([schema, Type.Null()])
+}
+
+export const FieldsErrorSchema = Type.Object(
+  {
+    errors: Type.Array(
+      Type.Object({
+        source: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+        errors: Type.Array(Type.String()),
+      }),
+    ),
+    error_code: Type.String(),
+    status_code: Type.Integer(),
+  },
+  { description: 'Error envelope: `source` names the field, `non_field_errors`, or null.' },
+)
+
+export const FlatErrorSchema = Type.Object(
+  {
+    errors: Type.Array(Type.String()),
+    error_code: Type.String(),
+    status_code: Type.Integer(),
+  },
+  { description: 'Error envelope with plain string messages.' },
+)
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (`validation_error`, `parse_error`, or an endpoint-specific code)',
+  401: 'Missing or wrong credentials',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  413: 'Body larger than the configured limit (`payload_too_large`)',
+  415: 'Body not sent as JSON (`unsupported_media_type`)',
+  429: 'Rate limit exceeded (`rate_limited`); see Retry-After',
+  500: 'Internal error (`internal_error`)',
+  503: 'Database unavailable (`service_unavailable`)',
+}
+
+/** The error part of a route's response map: every status it can answer with, in its envelope style. */
+export function errorResponses(style: ErrorStyle, statuses: readonly number[]): Record<number, TSchema> {
+  const schema = style === 'flat' ? FlatErrorSchema : FieldsErrorSchema
+  const out: Record<number, TSchema> = {}
+  for (const status of statuses) {
+    out[status] = { ...schema, description: ERROR_DESCRIPTIONS[status] ?? 'Error' } as TSchema
+  }
+  return out
+}
+
+/** Statuses any request with a body can meet besides its own rules. */
+export const WRITE_ERRORS = [400, 401, 413, 415, 429, 500] as const
+/** Statuses any request without a body can meet. */
+export const READ_ERRORS = [400, 401, 429, 500] as const
+
+/** Ends a reply with no body (204, or Adapty's blank 200); typed routes otherwise insist on a payload. */
+export function sendEmpty(reply: { code(status: number): unknown }, status: 200 | 204) {
+  return (reply.code(status) as import('fastify').FastifyReply).send()
+}

@@ -1,0 +1,45 @@
+import type { AccessLevelRow, ApiKeyRow, AppRow } from './apps.repository.ts'
+import type { AppSettings, CreatedApp, IssuedKey } from './apps.service.ts'
+
+// The JSON shapes of the admin API, shared by its routes and the CLI's --json output.
+
+export const appSummaryView = (app: AppRow) => ({
+  app_id: app.id,
+  name: app.name,
+  created_at: app.createdAt.toISOString(),
+})
+
+export const createdAppView = (created: CreatedApp) => ({
+  ...appSummaryView(created.app),
+  secret_api_key: created.secretApiKey,
+  public_api_key: created.publicApiKey,
+})
+
+export const keySummaryView = (key: ApiKeyRow) => ({
+  key_id: key.id,
+  kind: key.kind,
+  hint: key.hint,
+  created_at: key.createdAt.toISOString(),
+})
+
+export const appDetailsView = (app: AppRow, keys: ApiKeyRow[], defaultRateLimitPerMinute: number) => ({
+  ...appSummaryView(app),
+  rate_limit_per_minute: app.rateLimitPerMinute ?? defaultRateLimitPerMinute,
+  api_keys: keys.map(keySummaryView),
+})
+
+export const issuedKeyView = (issued: IssuedKey) => ({
+  key_id: issued.key.id,
+  secret_api_key: issued.secretApiKey,
+  created_at: issued.key.createdAt.toISOString(),
+})
+
+export const accessLevelView = (row: AccessLevelRow) => ({
+  id: row.id,
+  created_at: row.createdAt.toISOString(),
+})
+
+export const settingsView = (settings: AppSettings, defaultRateLimitPerMinute: number) => ({
+  rate_limit_per_minute: settings.rateLimitPerMinute,
+  effective_rate_limit_per_minute: settings.rateLimitPerMinute ?? defaultRateLimitPerMinute,
+})

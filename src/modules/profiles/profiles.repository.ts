@@ -1,0 +1,100 @@
+import { and, eq } from 'drizzle-orm'
+import type { Database } from '../../db/open-database.ts'
+import { profileInstallations, profiles } from '../../db/schema.ts'
+import { resultTransaction } from '../../db/transaction.ts'
+import type { Result } from '../../platform/result.ts'
+
+export type ProfileRow = typeof profiles.$inferSelect
+export type ProfileInsert = typeof profiles.$inferInsert
+export type ProfileChanges = Partial<Omit<ProfileRow, 'id' | 'appId' | 'createdAt'>>
+export type InstallationRow = typeof profileInstallations.$inferSelect
+export type InstallationFields = Partial<
+  Omit<InstallationRow, 'profileId' | 'appId' | 'deviceId' | 'createdAt'>
+>
+
+export interface ProfileKey {
+  profileId?: string
+  customerUserId?: string
+}
+
+/** Every query here is scoped by app: a profile of another app is indistinguishable from no profile. */
+export function createProfilesRepository(db: Database) {
+  return {
+    db,
+
+    transaction<T, E>(work: (tx: Database) => Promise<Result<T, E>>): Promise<Result<T, E>> {
+      return resultTransaction(db, work)
+    },
+
+    async find(executor: Database, appId: string, key: ProfileKey, options: { forUpdate?: boolean } = {}) {
+      const condition =
+        key.profileId !== undefined
+          ? and(eq(profiles.appId, appId), eq(profiles.id, key.profileId))
+          : key.customerUserId !== undefined
+            ? and(eq(profiles.appId, appId), eq(profiles.customerUserId, key.customerUserId))
+            : undefined
+      if (!condition) throw new Error('find needs a profile id or a customer user id')
+      const query = executor.select().from(profiles).where(condition)
+      const [row] = options.forUpdate ? await query.for('update') : await query
+      return row ?? null
+    },
+
+    /** Inserts unless the app already has a profile with this customer user id; null then. */
+    async insertIfAbsent(tx: Database, row: ProfileInsert): Promise<ProfileRow | null> {
+      const [inserted] = await tx
+        .insert(profiles)
+        .values(row)
+        .onConflictDoNothing({ target: [profiles.appId, profiles.customerUserId] })
+        .returning()
+      return inserted ?? null
+    },
+
+    async update(
+      tx: Database,
+      appId: string,
+      profileId: string,
+      changes: ProfileChanges,
+    ): Promise<ProfileRow> {
+      const [row] = await tx
+        .update(profiles)
+        .set(changes)
+        .where(and(eq(profiles.appId, appId), eq(profiles.id, profileId)))
+        .returning()
+      if (!row) throw new Error(`profile ${profileId} vanished inside its own transaction`)
+      return row
+    },
+
+    async delete(appId: string, profileId: string): Promise<boolean> {
+      const deleted = await db
+        .delete(profiles)
+        .where(and(eq(profiles.appId, appId), eq(profiles.id, profileId)))
+        .returning({ id: profiles.id })
+      return deleted.length > 0
+    },
+
+    /** Creates the device row or updates only the fields sent this time. */
+    async upsertInstallation(
+      tx: Database,
+      ids: { appId: string; profileId: string; deviceId: string },
+      fields: InstallationFields,
+      now: Date,
+    ): Promise<void> {
+      await tx
+        .insert(profileInstallations)
+        .values({ ...ids, ...fields, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({
+          target: [profileInstallations.profileId, profileInstallations.deviceId],
+          set: { ...fields, updatedAt: now },
+        })
+    },
+
+    async listInstallations(appId: string, profileId: string): Promise<InstallationRow[]> {
+      return db
+        .select()
+        .from(profileInstallations)
+        .where(and(eq(profileInstallations.appId, appId), eq(profileInstallations.profileId, profileId)))
+    },
+  }
+}
+
+export type ProfilesRepository = ReturnType<typeof createProfilesRepository>

@@ -1,0 +1,142 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { AppError } from '../../errors.ts'
+import { actorOf } from '../../http/api-key-auth.ts'
+import { errorResponses, READ_ERRORS, sendEmpty, WRITE_ERRORS } from '../../http/common-schemas.ts'
+import { absentBodyIsEmptyObject } from '../../http/optional-body.ts'
+import type { Clock } from '../../platform/clock.ts'
+import { identificationMissing, profileFailureError } from './profile-errors.ts'
+import { readIdentification } from './profile-identity.ts'
+import { ProfileResponseSchema } from './profile-response.schemas.ts'
+import { toWireProfile } from './profile-view.ts'
+import { IdentificationHeaders, ProfileRequestSchema, ProfileWriteHeaders } from './profiles.schemas.ts'
+import type { ProfilesService, ProfileWriteFailure } from './profiles.service.ts'
+
+const PATH = '/profile/'
+const TAGS = ['Profile']
+const SECURITY = [{ apiKey: [] }]
+
+function failure(result: ProfileWriteFailure): AppError {
+  return profileFailureError(
+    result,
+    () => new AppError('profile_does_not_exist', 'Profile not found', { source: null }),
+  )
+}
+
+function identification(headers: Parameters<typeof readIdentification>[0]) {
+  const read = readIdentification(headers)
+  if (!read.ok) throw identificationMissing()
+  return read.value
+}
+
+export function profilesRoutes({
+  service,
+  clock,
+}: {
+  service: ProfilesService
+  clock: Clock
+}): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      PATH,
+      {
+        preValidation: absentBodyIsEmptyObject,
+        schema: {
+          operationId: 'createProfile',
+          summary: 'Create profile',
+          description:
+            'Creates a profile for `adapty-customer-user-id`, or returns the existing one updated with the body. ' +
+            'With both headers, attaches the customer user id to the profile `adapty-profile-id`. The body is optional.',
+          tags: TAGS,
+          security: SECURITY,
+          headers: ProfileWriteHeaders,
+          body: ProfileRequestSchema,
+          response: { 200: ProfileResponseSchema, ...errorResponses('fields', [...WRITE_ERRORS, 404]) },
+        },
+      },
+      async (request) => {
+        const result = await service.create(
+          actorOf(request).appId,
+          identification(request.headers),
+          request.body,
+          request.headers['adapty-platform'],
+        )
+        if (!result.ok) throw failure(result.error)
+        return { data: toWireProfile(result.value, clock.now()) }
+      },
+    )
+
+    app.get(
+      PATH,
+      {
+        schema: {
+          operationId: 'getProfile',
+          summary: 'Get profile',
+          description: 'The profile with its access levels, subscriptions and one-time purchases as of now.',
+          tags: TAGS,
+          security: SECURITY,
+          headers: IdentificationHeaders,
+          response: { 200: ProfileResponseSchema, ...errorResponses('fields', [...READ_ERRORS, 404]) },
+        },
+      },
+      async (request) => {
+        const result = await service.get(actorOf(request).appId, identification(request.headers))
+        if (!result.ok) throw failure(result.error)
+        return { data: toWireProfile(result.value, clock.now()) }
+      },
+    )
+
+    app.patch(
+      PATH,
+      {
+        preValidation: absentBodyIsEmptyObject,
+        schema: {
+          operationId: 'updateProfile',
+          summary: 'Update profile',
+          description:
+            'Changes only the fields sent. Custom attributes are merged: `null` or `""` deletes a key.',
+          tags: TAGS,
+          security: SECURITY,
+          headers: ProfileWriteHeaders,
+          body: ProfileRequestSchema,
+          response: { 200: ProfileResponseSchema, ...errorResponses('fields', [...WRITE_ERRORS, 404]) },
+        },
+      },
+      async (request) => {
+        const result = await service.update(
+          actorOf(request).appId,
+          identification(request.headers),
+          request.body,
+          request.headers['adapty-platform'],
+        )
+        if (!result.ok) throw failure(result.error)
+        return { data: toWireProfile(result.value, clock.now()) }
+      },
+    )
+
+    app.delete(
+      PATH,
+      {
+        schema: {
+          operationId: 'deleteProfile',
+          summary: 'Delete profile',
+          description:
+            'Deletes the profile, its attributes and devices at once; later requests answer 404. ' +
+            'Purchase history is kept, detached from the person.',
+          tags: TAGS,
+          security: SECURITY,
+          headers: IdentificationHeaders,
+          response: {
+            204: Type.Null({ description: 'Deleted; no body' }),
+            ...errorResponses('fields', [...READ_ERRORS, 404]),
+          },
+        },
+      },
+      async (request, reply) => {
+        const result = await service.delete(actorOf(request).appId, identification(request.headers))
+        if (!result.ok) throw failure(result.error)
+        return sendEmpty(reply, 204)
+      },
+    )
+  }
+}

@@ -1,0 +1,42 @@
+import type { Config } from './config.ts'
+import type { DatabaseHandle } from './db/open-database.ts'
+import { createKeyResolver } from './http/api-key-auth.ts'
+import { createAppsRepository } from './modules/apps/apps.repository.ts'
+import { createAppsService } from './modules/apps/apps.service.ts'
+import { createIntegrationIdentifiersService } from './modules/integration-identifiers/integration-identifiers.service.ts'
+import { createOperatorRepository } from './modules/operator/operator.repository.ts'
+import { createOperatorService } from './modules/operator/operator.service.ts'
+import { createProfilesRepository } from './modules/profiles/profiles.repository.ts'
+import { createProfilesService } from './modules/profiles/profiles.service.ts'
+import { createRefundSaverService } from './modules/refund-saver/refund-saver.service.ts'
+import { type Clock, systemClock } from './platform/clock.ts'
+import { type IdGenerator, systemIds } from './platform/ids.ts'
+
+/** The composition root: every service wired to its repositories, shared by the HTTP app and the CLI. */
+export function createServices(database: DatabaseHandle, options: { clock?: Clock; ids?: IdGenerator } = {}) {
+  const clock = options.clock ?? systemClock
+  const ids = options.ids ?? systemIds
+  const db = database.db
+  const appsRepository = createAppsRepository(db)
+  const profilesRepository = createProfilesRepository(db)
+  const keyResolver = createKeyResolver(appsRepository, clock)
+  return {
+    database,
+    clock,
+    ids,
+    keyResolver,
+    apps: createAppsService({
+      repo: appsRepository,
+      ids,
+      clock,
+      onCredentialsChanged: (appId) => keyResolver.forgetApp(appId),
+    }),
+    operator: createOperatorService({ repo: createOperatorRepository(db), clock }),
+    profiles: createProfilesService({ repo: profilesRepository, clock, ids }),
+    integrationIdentifiers: createIntegrationIdentifiersService({ repo: profilesRepository, clock }),
+    refundSaver: createRefundSaverService({ repo: profilesRepository, clock }),
+  }
+}
+
+export type Services = ReturnType<typeof createServices>
+export type { Config }
