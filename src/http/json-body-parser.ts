@@ -4,14 +4,19 @@ import { AppError } from '../errors.ts'
 
 const JSON_CONTENT_TYPES = ['application/json', 'application/vnd.api+json']
 
-function rejectNul(_key: string, value: unknown): unknown {
-  // PostgreSQL text and jsonb cannot hold U+0000; refusing it here keeps it from becoming a 500 later.
-  if (typeof value === 'string' && value.includes('\u0000')) {
+// Escapes that produce strings PostgreSQL cannot store: NUL, and UTF-16 surrogates (which are only valid in
+// pairs; a lone one makes jsonb reject the value). Raw bytes cannot produce either: invalid UTF-8 decodes to U+FFFD.
+const RISKY_ESCAPE = /\\u(0000|[dD][89a-fA-F])/
+
+function sanitizeStrings(_key: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value
+  if (value.includes('\u0000')) {
     throw new AppError('validation_error', 'Text may not contain the NUL character (\\u0000).', {
       source: 'non_field_errors',
     })
   }
-  return value
+  // A lone surrogate becomes U+FFFD, as it would had the client sent it as raw bytes.
+  return value.isWellFormed() ? value : value.toWellFormed()
 }
 
 /**
@@ -19,7 +24,8 @@ function rejectNul(_key: string, value: unknown): unknown {
  * (create profile may be sent with headers only), `__proto__` and `constructor.prototype` keys are dropped.
  */
 export function registerJsonBodyParser(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json'])
+  // Only JSON is accepted: anything else (text/plain included) is 415 rather than a confusing 400.
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser(JSON_CONTENT_TYPES, { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text.trim() === '') {
@@ -33,9 +39,12 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       done(new AppError('parse_error', `JSON parse error - ${(error as Error).message}`), undefined)
       return
     }
-    if (text.includes('\\u0000') || text.includes('\u0000')) {
+    if (RISKY_ESCAPE.test(text)) {
       try {
-        JSON.parse(text, rejectNul)
+        parsed = secureJsonParse.parse(text, sanitizeStrings, {
+          protoAction: 'remove',
+          constructorAction: 'remove',
+        })
       } catch (error) {
         done(error as Error, undefined)
         return

@@ -30,6 +30,9 @@ export function mergeCustomAttributes(
       merged.delete(key)
       continue
     }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return fail({ source: `custom_attributes.${index}.value`, message: 'Must be a finite number.' })
+    }
     if (typeof value === 'string' && [...value].length > MAX_CUSTOM_ATTRIBUTE_VALUE_LENGTH) {
       return fail({
         source: `custom_attributes.${index}.value`,
