@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import Fastify from 'fastify'
+import { Type } from 'typebox'
+import { buildApp } from '../../src/app.ts'
+import { openDatabase } from '../../src/db/open-database.ts'
+import { enforceResponseSchemas } from '../../src/http/response-validation.ts'
+import { createServices } from '../../src/services.ts'
+import { buildTestApp } from '../support/harness.ts'
+
+describe('GET /health', () => {
+  it('answers 200 {"status":"ok"} when the database answers', async () => {
+    const h = await buildTestApp()
+    const response = await h.app.inject({ method: 'GET', url: '/health' })
+    assert.equal(response.statusCode, 200)
+    assert.deepEqual(response.json(), { status: 'ok' })
+  })
+
+  it('answers 503 while shutting down and once the database is gone', async () => {
+    const database = await openDatabase({ engine: 'pglite-memory' })
+    await database.migrate()
+    const services = createServices(database)
+    let shuttingDown = false
+    const { config } = await buildTestApp()
+    const app = await buildApp({ services, config, isShuttingDown: () => shuttingDown })
+    assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
+    shuttingDown = true
+    const stopping = await app.inject({ method: 'GET', url: '/health' })
+    assert.equal(stopping.statusCode, 503)
+    assert.deepEqual(stopping.json(), { status: 'unavailable' })
+    shuttingDown = false
+    await database.close()
+    assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 503)
+    await app.close()
+  })
+})
+
+describe('response schema enforcement', () => {
+  it('turns a reply that breaks its declared schema, or an undeclared status, into a failure', async () => {
+    const app = Fastify()
+    enforceResponseSchemas(app)
+    app.get(
+      '/wrong-shape',
+      { schema: { response: { 200: Type.Object({ id: Type.String() }) } } },
+      async () => ({ id: 42 }),
+    )
+    app.get('/undeclared', { schema: { response: { 200: Type.Object({}) } } }, async (_request, reply) =>
+      reply.code(202 as never).send({}),
+    )
+    app.get('/right', { schema: { response: { 200: Type.Object({ id: Type.String() }) } } }, async () => ({
+      id: 'a',
+    }))
+    // fast-json-stringify would coerce 42 to "42"; validate the raw value by skipping serialization.
+    app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+    assert.equal((await app.inject({ method: 'GET', url: '/wrong-shape' })).statusCode, 500)
+    assert.equal((await app.inject({ method: 'GET', url: '/undeclared' })).statusCode, 500)
+    assert.equal((await app.inject({ method: 'GET', url: '/right' })).statusCode, 200)
+    await app.close()
+  })
+
+  it('is on in every route test, so every response those tests see matched its schema', async () => {
+    const h = await buildTestApp()
+    const tenant = await h.createTenant()
+    const headers = { 'adapty-customer-user-id': 'schema-check' }
+    const calls = [
+      await tenant.api({
+        method: 'POST',
+        path: '/profile/',
+        headers,
+        body: { custom_attributes: [{ key: 'a', value: 1 }] },
+      }),
+      await tenant.api({ method: 'GET', path: '/profile/', headers }),
+      await tenant.api({ method: 'GET', path: '/integration/profile/set/integration-identifiers/', headers }),
+      await tenant.api({ method: 'GET', path: '/purchase/profile/refund-saver/settings/', headers }),
+      await tenant.api({
+        method: 'GET',
+        path: '/profile/',
+        headers: { 'adapty-customer-user-id': 'missing' },
+      }),
+      await h.admin({ method: 'GET', url: `/admin/v1/apps/${tenant.appId}` }),
+    ]
+    assert.deepEqual(
+      calls.map((call) => call.statusCode),
+      [200, 200, 200, 200, 404, 200],
+    )
+  })
+})

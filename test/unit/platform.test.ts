@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { DataDirLockedError, lockDataDir } from '../../src/db/data-dir-lock.ts'
+import { createRateLimiter } from '../../src/http/rate-limiter.ts'
+import { formatDateTime } from '../../src/platform/datetime.ts'
+import { generateApiKey, keyHint, randomBase62, secretsEqual } from '../../src/platform/secrets.ts'
+
+describe('rate limiter', () => {
+  it('allows a burst of ten seconds of requests, then one per refill interval, and says how long to wait', () => {
+    const limiter = createRateLimiter()
+    const start = 1_000_000
+    for (let i = 0; i < 100; i++) assert.equal(limiter.take('k', 600, start), 0, `request ${i}`)
+    assert.equal(limiter.take('k', 600, start), 1)
+    assert.equal(limiter.take('k', 600, start + 100), 0, 'a token comes back every 100 ms at 600/min')
+    assert.equal(limiter.take('other', 600, start), 0, 'keys do not share buckets')
+  })
+
+  it('answers Retry-After in whole seconds for slow limits', () => {
+    const limiter = createRateLimiter()
+    assert.equal(limiter.take('slow', 2, 0), 0)
+    assert.equal(limiter.take('slow', 2, 0), 30)
+    assert.equal(limiter.take('slow', 2, 29_000), 1)
+    assert.equal(limiter.take('slow', 2, 30_000), 0)
+  })
+})
+
+describe('secrets', () => {
+  it('makes Adapty-looking keys from an unbiased base62 alphabet', () => {
+    assert.match(generateApiKey('secret'), /^secret_live_[0-9A-Za-z]{40}$/)
+    assert.match(generateApiKey('public'), /^public_live_[0-9A-Za-z]{40}$/)
+    const counts = new Map<string, number>()
+    for (const char of randomBase62(62_000)) counts.set(char, (counts.get(char) ?? 0) + 1)
+    assert.equal(counts.size, 62)
+    for (const count of counts.values()) assert.ok(count > 800 && count < 1200, String(count))
+  })
+
+  it('compares secrets of any length without throwing', () => {
+    assert.equal(secretsEqual('abc', 'abc'), true)
+    assert.equal(secretsEqual('abc', 'abcd'), false)
+    assert.equal(secretsEqual('', 'x'.repeat(1000)), false)
+  })
+
+  it('shows only the prefix and the last four characters', () => {
+    assert.equal(keyHint('secret_live_ABCDEFGHwxyz'), 'secret_live_…wxyz')
+  })
+})
+
+describe('datetime format', () => {
+  it('uses microseconds and an explicit +00:00 offset', () => {
+    assert.equal(formatDateTime(new Date('2024-12-24T10:50:23.123Z')), '2024-12-24T10:50:23.123000+00:00')
+  })
+})
+
+describe('data directory lock', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'entitle-lock-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('refuses a second owner while the first holds it, and frees it on release', () => {
+    const lock = lockDataDir(dir)
+    assert.equal(readFileSync(lock.path, 'utf8'), String(process.pid))
+    assert.throws(() => lockDataDir(dir), DataDirLockedError)
+    lock.release()
+    lockDataDir(dir).release()
+  })
+
+  it('takes over a lock whose process is gone', () => {
+    writeFileSync(join(dir, 'entitle.lock'), '999999999')
+    const lock = lockDataDir(dir)
+    assert.equal(readFileSync(lock.path, 'utf8'), String(process.pid))
+    lock.release()
+  })
+})
