@@ -42,7 +42,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     requestIdHeader: 'x-request-id',
     // Fastify's own timeouts keep a slow client from holding a connection forever.
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // Requests already on an open connection when shutdown starts are served, not refused in a foreign shape;
+    // Fastify marks their responses Connection: close.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)

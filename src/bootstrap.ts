@@ -46,6 +46,7 @@ export function startBanner(firstStart: FirstStart, baseUrl: string, databaseDes
     )
   } else {
     lines.push(
+      '',
       'API keys are shown only when they are made. To get one:',
       `  curl -X POST ${baseUrl}/admin/v1/apps -H 'Authorization: Bearer <ADMIN_TOKEN>' \\`,
       `    -H 'content-type: application/json' -d '{"name": "my-app"}'`,

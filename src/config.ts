@@ -3,7 +3,7 @@ import { Value } from 'typebox/value'
 
 /**
  * Every environment variable Entitle reads, in one schema. README.md's configuration table mirrors it;
- * test/config.test.ts keeps the two in step.
+ * test/docs/readme.test.ts keeps the two in step.
  */
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port' }),
@@ -81,13 +81,14 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const name = error.instancePath.replace(/^\//, '') || 'environment'
     if (!problems.has(name)) {
-      const description = (ConfigSchema.properties as Record<string, { description?: string }>)[name]
-        ?.description
+      const property = (
+        ConfigSchema.properties as Record<string, { description?: string; anyOf?: { const?: unknown }[] }>
+      )[name]
+      const choices = property?.anyOf?.map((option) => option.const)
+      const message = choices ? `must be one of ${choices.join(', ')}` : error.message
       const shown = name === 'ADMIN_TOKEN' || name === 'DATABASE_URL' ? '(hidden)' : JSON.stringify(raw[name])
-      problems.set(
-        name,
-        `${name}=${shown} is invalid: ${error.message}${description ? ` (${description})` : ''}`,
-      )
+      const description = property?.description ? ` (${property.description})` : ''
+      problems.set(name, `${name}=${shown} is invalid: ${message}${description}`)
     }
   }
   return { ok: false, problems: [...problems.values()] }

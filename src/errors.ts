@@ -1,7 +1,7 @@
 /**
  * The closed catalogue of error codes Entitle answers with. Each code has one default HTTP status; the few
  * codes that Adapty's contract uses with a second status list it in `otherStatuses`. docs/errors.md documents
- * every code and test/errors-catalogue.test.ts fails when the two drift. Codes are part of the wire
+ * every code and test/docs/errors-catalogue.test.ts fails when the two drift. Codes are part of the wire
  * contract: never rename or reuse one.
  */
 export const ERROR_CATALOGUE = {

@@ -34,3 +34,23 @@ export function isUniqueViolation(error: unknown): boolean {
   }
   return false
 }
+
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|Cannot use a pool after calling end|PGlite is closed|timeout exceeded when trying to connect/i
+
+/** True when `error` means the database cannot be reached right now, rather than a bug in a query. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error; current; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_NODE_CODES.has(code))
+    ) {
+      return true
+    }
+    if (current instanceof Error && UNAVAILABLE_MESSAGES.test(current.message)) return true
+  }
+  return false
+}

@@ -58,9 +58,9 @@ export function errorResponses(style: ErrorStyle, statuses: readonly number[]): 
 }
 
 /** Statuses any request with a body can meet besides its own rules. */
-export const WRITE_ERRORS = [400, 401, 413, 415, 429, 500] as const
+export const WRITE_ERRORS = [400, 401, 413, 415, 429, 500, 503] as const
 /** Statuses any request without a body can meet. */
-export const READ_ERRORS = [400, 401, 429, 500] as const
+export const READ_ERRORS = [400, 401, 429, 500, 503] as const
 
 /** Ends a reply with no body (204, or Adapty's blank 200); typed routes otherwise insist on a payload. */
 export function sendEmpty(reply: { code(status: number): unknown }, status: 200 | 204) {

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from '../db/transaction.ts'
 import { AppError, type ErrorStyle, errorBody } from '../errors.ts'
 import { validationFailure } from './validation.ts'
 
@@ -27,6 +28,11 @@ function toAppError(error: FastifyError): AppError | null {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('parse_error', error.message)
   }
+  if (isDatabaseUnavailable(error)) {
+    return new AppError('service_unavailable', 'The database is not reachable; retry shortly.', {
+      headers: { 'retry-after': '5' },
+    })
+  }
   const status = error.statusCode ?? 500
   if (status === 413) return new AppError('payload_too_large', 'Request body is too large.')
   if (status === 415) return new AppError('unsupported_media_type', 'Send the body as application/json.')
@@ -43,7 +49,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toAppError(error)
     if (known) {
-      if (known.status >= 500) request.log.error({ err: error }, 'request failed')
+      if (known.status >= 500) request.log.error({ err: error }, `request failed: ${known.code}`)
       return sendAppError(reply, known, styleOf(request))
     }
     request.log.error({ err: error }, 'unhandled error')

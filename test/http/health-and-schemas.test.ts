@@ -29,8 +29,25 @@ describe('GET /health', () => {
     assert.equal(stopping.statusCode, 503)
     assert.deepEqual(stopping.json(), { status: 'unavailable' })
     shuttingDown = false
+    const created = await services.apps.createApp('db-gone')
     await database.close()
     assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 503)
+
+    // Requests that need the database get 503 service_unavailable in the error envelope, not a 500.
+    const profile = await app.inject({
+      method: 'GET',
+      url: '/api/v2/server-side-api/profile/',
+      headers: { authorization: `Api-Key ${created.secretApiKey}`, 'adapty-customer-user-id': 'u' },
+    })
+    assert.equal(profile.statusCode, 503, profile.body)
+    assert.equal(profile.json().error_code, 'service_unavailable')
+    assert.equal(profile.headers['retry-after'], '5')
+    const admin = await app.inject({
+      method: 'GET',
+      url: '/admin/v1/apps',
+      headers: { authorization: 'Bearer whatever-token-123' },
+    })
+    assert.equal(admin.statusCode, 503)
     await app.close()
   })
 })

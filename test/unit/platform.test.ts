@@ -60,16 +60,29 @@ describe('data directory lock', () => {
 
   it('refuses a second owner while the first holds it, and frees it on release', () => {
     const lock = lockDataDir(dir)
-    assert.equal(readFileSync(lock.path, 'utf8'), String(process.pid))
+    assert.match(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} \\d+$`))
     assert.throws(() => lockDataDir(dir), DataDirLockedError)
     lock.release()
     lockDataDir(dir).release()
   })
 
   it('takes over a lock whose process is gone', () => {
-    writeFileSync(join(dir, 'entitle.lock'), '999999999')
+    writeFileSync(join(dir, 'entitle.lock'), '999999999 12345')
     const lock = lockDataDir(dir)
-    assert.equal(readFileSync(lock.path, 'utf8'), String(process.pid))
+    assert.match(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} `))
     lock.release()
+  })
+
+  it('takes over a lock of a reused pid: same pid, different process start time (a restarted container)', () => {
+    writeFileSync(join(dir, 'entitle.lock'), `${process.pid} 1`)
+    lockDataDir(dir).release()
+    writeFileSync(join(dir, 'entitle.lock'), `${process.ppid} 1`)
+    lockDataDir(dir).release()
+  })
+
+  it('refuses a lock whose owner is alive with the recorded start time', () => {
+    const parentStart = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19]
+    writeFileSync(join(dir, 'entitle.lock'), `${process.ppid} ${parentStart}`)
+    assert.throws(() => lockDataDir(dir), DataDirLockedError)
   })
 })

@@ -29,8 +29,8 @@ import {
 
 const TAGS = ['Admin: apps']
 const SECURITY = [{ adminToken: [] }]
-const READ = [401, 404, 500] as const
-const WRITE = [400, 401, 404, 413, 415, 500] as const
+const READ = [401, 404, 500, 503] as const
+const WRITE = [400, 401, 404, 413, 415, 500, 503] as const
 
 export type AppsFailure =
   | 'app_not_found'
@@ -88,7 +88,7 @@ export function appsRoutes({
           summary: 'List apps',
           tags: TAGS,
           security: SECURITY,
-          response: { 200: AppList, ...errorResponses('fields', [401, 500]) },
+          response: { 200: AppList, ...errorResponses('fields', [401, 500, 503]) },
         },
       },
       async () => ({ data: (await service.listApps()).map(appSummaryView) }),
