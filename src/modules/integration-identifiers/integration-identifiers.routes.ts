@@ -4,8 +4,7 @@ import { AppError } from '../../errors.ts'
 import { actorOf } from '../../http/api-key-auth.ts'
 import { errorResponses, READ_ERRORS, sendEmpty, WRITE_ERRORS } from '../../http/common-schemas.ts'
 import { absentBodyIsEmptyObject } from '../../http/optional-body.ts'
-import { identificationMissing, profileFailureError } from '../profiles/profile-errors.ts'
-import { readIdentification } from '../profiles/profile-identity.ts'
+import { profileFailureError, requireIdentification } from '../profiles/profile-errors.ts'
 import { IdentificationHeaders } from '../profiles/profiles.schemas.ts'
 import {
   IntegrationIdentifiersRequestSchema,
@@ -24,12 +23,6 @@ function failure(result: IntegrationFailure): AppError {
     })
   }
   return profileFailureError(result, () => new AppError('profile_not_found', 'Profile not found'))
-}
-
-function identification(headers: Parameters<typeof readIdentification>[0]) {
-  const read = readIdentification(headers)
-  if (!read.ok) throw identificationMissing()
-  return read.value
 }
 
 export function integrationIdentifiersRoutes({
@@ -56,7 +49,7 @@ export function integrationIdentifiersRoutes({
         },
       },
       async (request) => {
-        const result = await service.get(actorOf(request).appId, identification(request.headers))
+        const result = await service.get(actorOf(request).appId, requireIdentification(request.headers))
         if (!result.ok) throw failure(result.error)
         return result.value
       },
@@ -85,7 +78,7 @@ export function integrationIdentifiersRoutes({
       async (request, reply) => {
         const result = await service.set(
           actorOf(request).appId,
-          identification(request.headers),
+          requireIdentification(request.headers),
           request.body,
         )
         if (!result.ok) throw failure(result.error)

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
-import { checkMatches, type Identification, lookupKey } from '../profiles/profile-identity.ts'
+import type { Identification } from '../profiles/profile-identity.ts'
 import type { ProfilesRepository } from '../profiles/profiles.repository.ts'
 import type { ProfileWriteFailure } from '../profiles/profiles.service.ts'
 import {
@@ -21,7 +21,7 @@ export function createIntegrationIdentifiersService({
   repo,
   clock,
 }: {
-  repo: Pick<ProfilesRepository, 'db' | 'find' | 'update' | 'transaction'>
+  repo: Pick<ProfilesRepository, 'db' | 'findIdentified' | 'update' | 'transaction'>
   clock: Clock
 }) {
   return {
@@ -29,8 +29,8 @@ export function createIntegrationIdentifiersService({
       appId: string,
       identification: Identification,
     ): Promise<Result<IntegrationIdentifiersResponse, IntegrationFailure>> {
-      const matched = checkMatches(identification, await repo.find(repo.db, appId, lookupKey(identification)))
-      return matched.ok ? ok(allKeys(matched.value.integrationIds)) : fail({ kind: matched.error })
+      const found = await repo.findIdentified(repo.db, appId, identification)
+      return found.ok ? ok(allKeys(found.value.integrationIds)) : found
     },
 
     /** Merges: a value sets the key, null clears it, keys not sent stay as they were. */
@@ -42,11 +42,8 @@ export function createIntegrationIdentifiersService({
       const sent = INTEGRATION_KEYS.filter((key) => changes[key] !== undefined)
       if (sent.length === 0) return fail({ kind: 'nothing_to_set' })
       return repo.transaction(async (tx) => {
-        const matched = checkMatches(
-          identification,
-          await repo.find(tx, appId, lookupKey(identification), { forUpdate: true }),
-        )
-        if (!matched.ok) return fail({ kind: matched.error })
+        const matched = await repo.findIdentified(tx, appId, identification, { forUpdate: true })
+        if (!matched.ok) return matched
         const merged: Record<string, string> = { ...matched.value.integrationIds }
         for (const key of sent) {
           const value = changes[key]

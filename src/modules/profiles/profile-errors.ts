@@ -1,11 +1,16 @@
 import { AppError } from '../../errors.ts'
+import { type Identification, readIdentification } from './profile-identity.ts'
 import type { ProfileWriteFailure } from './profiles.service.ts'
 
 export const IDENTIFICATION_REQUIRED =
   'Either the adapty-profile-id or the adapty-customer-user-id header is required.'
 
-export function identificationMissing(): AppError {
-  return new AppError('validation_error', IDENTIFICATION_REQUIRED, { source: 'non_field_errors' })
+/** The identification headers of a request, or the 400 every profile-scoped endpoint answers without them. */
+export function requireIdentification(headers: Parameters<typeof readIdentification>[0]): Identification {
+  const read = readIdentification(headers)
+  if (!read.ok)
+    throw new AppError('validation_error', IDENTIFICATION_REQUIRED, { source: 'non_field_errors' })
+  return read.value
 }
 
 /**

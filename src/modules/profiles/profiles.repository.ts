@@ -2,7 +2,8 @@ import { and, eq } from 'drizzle-orm'
 import type { Database } from '../../db/open-database.ts'
 import { profileInstallations, profiles } from '../../db/schema.ts'
 import { resultTransaction } from '../../db/transaction.ts'
-import type { Result } from '../../platform/result.ts'
+import { fail, type Result } from '../../platform/result.ts'
+import { checkMatches, type Identification, lookupKey } from './profile-identity.ts'
 
 export type ProfileRow = typeof profiles.$inferSelect
 export type ProfileInsert = typeof profiles.$inferInsert
@@ -19,6 +20,24 @@ export interface ProfileKey {
 
 /** Every query here is scoped by app: a profile of another app is indistinguishable from no profile. */
 export function createProfilesRepository(db: Database) {
+  async function find(
+    executor: Database,
+    appId: string,
+    key: ProfileKey,
+    options: { forUpdate?: boolean } = {},
+  ): Promise<ProfileRow | null> {
+    const condition =
+      key.profileId !== undefined
+        ? and(eq(profiles.appId, appId), eq(profiles.id, key.profileId))
+        : key.customerUserId !== undefined
+          ? and(eq(profiles.appId, appId), eq(profiles.customerUserId, key.customerUserId))
+          : undefined
+    if (!condition) throw new Error('find needs a profile id or a customer user id')
+    const query = executor.select().from(profiles).where(condition)
+    const [row] = options.forUpdate ? await query.for('update') : await query
+    return row ?? null
+  }
+
   return {
     db,
 
@@ -26,17 +45,23 @@ export function createProfilesRepository(db: Database) {
       return resultTransaction(db, work)
     },
 
-    async find(executor: Database, appId: string, key: ProfileKey, options: { forUpdate?: boolean } = {}) {
-      const condition =
-        key.profileId !== undefined
-          ? and(eq(profiles.appId, appId), eq(profiles.id, key.profileId))
-          : key.customerUserId !== undefined
-            ? and(eq(profiles.appId, appId), eq(profiles.customerUserId, key.customerUserId))
-            : undefined
-      if (!condition) throw new Error('find needs a profile id or a customer user id')
-      const query = executor.select().from(profiles).where(condition)
-      const [row] = options.forUpdate ? await query.for('update') : await query
-      return row ?? null
+    find,
+
+    /**
+     * The profile the identification headers name, checked against both headers (decisions.md,
+     * "Identification"); the reason as a value when there is none.
+     */
+    async findIdentified(
+      executor: Database,
+      appId: string,
+      identification: Identification,
+      options: { forUpdate?: boolean } = {},
+    ): Promise<Result<ProfileRow, { kind: 'profile_not_found' | 'customer_user_id_mismatch' }>> {
+      const matched = checkMatches(
+        identification,
+        await find(executor, appId, lookupKey(identification), options),
+      )
+      return matched.ok ? matched : fail({ kind: matched.error })
     },
 
     /** Inserts unless the app already has a profile with this customer user id; null then. */

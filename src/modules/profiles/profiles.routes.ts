@@ -5,8 +5,7 @@ import { actorOf } from '../../http/api-key-auth.ts'
 import { errorResponses, READ_ERRORS, sendEmpty, WRITE_ERRORS } from '../../http/common-schemas.ts'
 import { absentBodyIsEmptyObject } from '../../http/optional-body.ts'
 import type { Clock } from '../../platform/clock.ts'
-import { identificationMissing, profileFailureError } from './profile-errors.ts'
-import { readIdentification } from './profile-identity.ts'
+import { profileFailureError, requireIdentification } from './profile-errors.ts'
 import { ProfileResponseSchema } from './profile-response.schemas.ts'
 import { toWireProfile } from './profile-view.ts'
 import { IdentificationHeaders, ProfileRequestSchema, ProfileWriteHeaders } from './profiles.schemas.ts'
@@ -21,12 +20,6 @@ function failure(result: ProfileWriteFailure): AppError {
     result,
     () => new AppError('profile_does_not_exist', 'Profile not found', { source: null }),
   )
-}
-
-function identification(headers: Parameters<typeof readIdentification>[0]) {
-  const read = readIdentification(headers)
-  if (!read.ok) throw identificationMissing()
-  return read.value
 }
 
 export function profilesRoutes({
@@ -57,7 +50,7 @@ export function profilesRoutes({
       async (request) => {
         const result = await service.create(
           actorOf(request).appId,
-          identification(request.headers),
+          requireIdentification(request.headers),
           request.body,
           request.headers['adapty-platform'],
         )
@@ -80,7 +73,7 @@ export function profilesRoutes({
         },
       },
       async (request) => {
-        const result = await service.get(actorOf(request).appId, identification(request.headers))
+        const result = await service.get(actorOf(request).appId, requireIdentification(request.headers))
         if (!result.ok) throw failure(result.error)
         return { data: toWireProfile(result.value, clock.now()) }
       },
@@ -105,7 +98,7 @@ export function profilesRoutes({
       async (request) => {
         const result = await service.update(
           actorOf(request).appId,
-          identification(request.headers),
+          requireIdentification(request.headers),
           request.body,
           request.headers['adapty-platform'],
         )
@@ -133,7 +126,7 @@ export function profilesRoutes({
         },
       },
       async (request, reply) => {
-        const result = await service.delete(actorOf(request).appId, identification(request.headers))
+        const result = await service.delete(actorOf(request).appId, requireIdentification(request.headers))
         if (!result.ok) throw failure(result.error)
         return sendEmpty(reply, 204)
       },

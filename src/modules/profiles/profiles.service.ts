@@ -4,12 +4,7 @@ import type { Clock } from '../../platform/clock.ts'
 import type { IdGenerator } from '../../platform/ids.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
 import { type CustomAttributeProblem, mergeCustomAttributes } from './custom-attributes.ts'
-import {
-  checkMatches,
-  type Identification,
-  type IdentificationFailure,
-  lookupKey,
-} from './profile-identity.ts'
+import { type Identification, type IdentificationFailure, lookupKey } from './profile-identity.ts'
 import type {
   InstallationFields,
   ProfileChanges,
@@ -166,9 +161,7 @@ export function createProfilesService({ repo, clock, ids }: ProfilesServiceDeps)
       appId: string,
       identification: Identification,
     ): Promise<Result<ProfileRow, ProfileWriteFailure>> {
-      const row = await repo.find(repo.db, appId, lookupKey(identification))
-      const matched = checkMatches(identification, row)
-      return matched.ok ? matched : fail({ kind: matched.error })
+      return repo.findIdentified(repo.db, appId, identification)
     },
 
     /**
@@ -219,9 +212,8 @@ export function createProfilesService({ repo, clock, ids }: ProfilesServiceDeps)
       platformHeader: string | undefined,
     ): Promise<Result<ProfileRow, ProfileWriteFailure>> {
       return repo.transaction(async (tx) => {
-        const row = await repo.find(tx, appId, lookupKey(identification), { forUpdate: true })
-        const matched = checkMatches(identification, row)
-        if (!matched.ok) return fail({ kind: matched.error })
+        const matched = await repo.findIdentified(tx, appId, identification, { forUpdate: true })
+        if (!matched.ok) return matched
         return applyRequest(tx, matched.value, body, platformHeader, undefined)
       })
     },

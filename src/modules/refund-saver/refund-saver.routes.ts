@@ -3,8 +3,7 @@ import { AppError } from '../../errors.ts'
 import { actorOf } from '../../http/api-key-auth.ts'
 import { errorResponses, READ_ERRORS, WRITE_ERRORS } from '../../http/common-schemas.ts'
 import { absentBodyIsEmptyObject } from '../../http/optional-body.ts'
-import { identificationMissing, profileFailureError } from '../profiles/profile-errors.ts'
-import { readIdentification } from '../profiles/profile-identity.ts'
+import { profileFailureError, requireIdentification } from '../profiles/profile-errors.ts'
 import { IdentificationHeaders } from '../profiles/profiles.schemas.ts'
 import {
   RefundSaverSettingsRequestSchema,
@@ -31,12 +30,6 @@ function failure(result: RefundSaverFailure): AppError {
   )
 }
 
-function identification(headers: Parameters<typeof readIdentification>[0]) {
-  const read = readIdentification(headers)
-  if (!read.ok) throw identificationMissing()
-  return read.value
-}
-
 export function refundSaverRoutes({ service }: { service: RefundSaverService }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -54,7 +47,7 @@ export function refundSaverRoutes({ service }: { service: RefundSaverService }):
         },
       },
       async (request) => {
-        const result = await service.get(actorOf(request).appId, identification(request.headers))
+        const result = await service.get(actorOf(request).appId, requireIdentification(request.headers))
         if (!result.ok) throw failure(result.error)
         return result.value
       },
@@ -79,7 +72,7 @@ export function refundSaverRoutes({ service }: { service: RefundSaverService }):
       async (request) => {
         const result = await service.set(
           actorOf(request).appId,
-          identification(request.headers),
+          requireIdentification(request.headers),
           request.body,
         )
         if (!result.ok) throw failure(result.error)

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
-import { checkMatches, type Identification, lookupKey } from '../profiles/profile-identity.ts'
+import type { Identification } from '../profiles/profile-identity.ts'
 import type { ProfileRow, ProfilesRepository } from '../profiles/profiles.repository.ts'
 import type { ProfileWriteFailure } from '../profiles/profiles.service.ts'
 import type {
@@ -25,7 +25,7 @@ export function createRefundSaverService({
   repo,
   clock,
 }: {
-  repo: Pick<ProfilesRepository, 'db' | 'find' | 'update' | 'transaction'>
+  repo: Pick<ProfilesRepository, 'db' | 'findIdentified' | 'update' | 'transaction'>
   clock: Clock
 }) {
   return {
@@ -33,8 +33,8 @@ export function createRefundSaverService({
       appId: string,
       identification: Identification,
     ): Promise<Result<RefundSaverSettingsResponse, RefundSaverFailure>> {
-      const matched = checkMatches(identification, await repo.find(repo.db, appId, lookupKey(identification)))
-      return matched.ok ? ok(view(matched.value)) : fail({ kind: matched.error })
+      const found = await repo.findIdentified(repo.db, appId, identification)
+      return found.ok ? ok(view(found.value)) : found
     },
 
     async set(
@@ -46,11 +46,8 @@ export function createRefundSaverService({
       const preference = request.custom_preference ?? undefined
       if (consent === undefined && preference === undefined) return fail({ kind: 'nothing_to_set' })
       return repo.transaction(async (tx) => {
-        const matched = checkMatches(
-          identification,
-          await repo.find(tx, appId, lookupKey(identification), { forUpdate: true }),
-        )
-        if (!matched.ok) return fail({ kind: matched.error })
+        const matched = await repo.findIdentified(tx, appId, identification, { forUpdate: true })
+        if (!matched.ok) return matched
         const updated = await repo.update(tx, appId, matched.value.id, {
           ...(consent !== undefined && { refundSaverConsent: consent }),
           ...(preference !== undefined && { refundSaverPreference: preference }),
