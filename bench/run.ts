@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
+import postgres from 'postgres'
 import { REPO_ROOT, rssMiB, type ServerChild, startServer, stopAllServers } from './child-servers.ts'
 import { type LoadOptions, type LoadResult, type RequestSpec, runLoad, summarise } from './load.ts'
 import {
@@ -58,15 +58,14 @@ function estimatedSeconds(): number {
 }
 
 async function postgresProblem(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 })
+  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
   try {
-    await client.connect()
-    await client.query('select 1')
+    await client`select 1`
     return null
   } catch (error) {
     return (error as Error).message || String(error)
   } finally {
-    await client.end().catch(() => {})
+    await client.end({ timeout: 1 }).catch(() => {})
   }
 }
 

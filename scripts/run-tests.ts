@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import pg from 'pg'
+import postgres from 'postgres'
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -16,10 +16,9 @@ function findTests(dir: string): string[] {
 }
 
 async function resetPostgres(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
+  const client = postgres(url, { max: 1, onnotice: () => {} })
   try {
-    await client.query(
+    await client.unsafe(
       'drop schema if exists public cascade; drop schema if exists drizzle cascade; create schema public;',
     )
   } finally {

@@ -19,12 +19,13 @@ export const ConfigSchema = Type.Object({
       description: 'PostgreSQL connection string; when set, PGlite is not used',
     }),
   ),
-  DATABASE_POOL_SIZE: Type.Integer({
-    minimum: 1,
-    maximum: 200,
-    default: 10,
-    description: 'PostgreSQL connection pool size',
-  }),
+  DATABASE_POOL_SIZE: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      description: 'PostgreSQL connections per process; unset: twice the CPU cores, at least 4',
+    }),
+  ),
   ADMIN_TOKEN: Type.Optional(
     Type.String({ minLength: 16, description: 'Bearer token for the admin API (at least 16 characters)' }),
   ),

@@ -18,7 +18,7 @@ export function createServices(database: DatabaseHandle, options: { clock?: Cloc
   const ids = options.ids ?? systemIds
   const db = database.db
   const appsRepository = createAppsRepository(db)
-  const profilesRepository = createProfilesRepository(db)
+  const profilesRepository = createProfilesRepository(database)
   const keyResolver = createKeyResolver(appsRepository, clock)
   return {
     database,

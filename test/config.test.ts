@@ -33,7 +33,11 @@ describe('parseConfig', () => {
       assert.equal(config.HOST, '127.0.0.1')
       assert.equal(config.DATA_DIR, './data')
       assert.equal(config.DATABASE_URL, undefined)
-      assert.equal(config.DATABASE_POOL_SIZE, 10)
+      assert.equal(
+        config.DATABASE_POOL_SIZE,
+        undefined,
+        'unset: sized from the CPU count when the database opens',
+      )
       assert.equal(config.ADMIN_TOKEN, undefined)
       assert.equal(config.LOG_LEVEL, 'info')
       assert.equal(config.BODY_LIMIT_BYTES, 1024 * 1024)

@@ -36,9 +36,19 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
-const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
-const UNAVAILABLE_MESSAGES =
-  /Connection terminated|Cannot use a pool after calling end|PGlite is closed|timeout exceeded when trying to connect/i
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  // postgres.js's own codes for a connection that is gone
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+])
+const UNAVAILABLE_MESSAGES = /PGlite is closed/i
 
 /** True when `error` means the database cannot be reached right now, rather than a bug in a query. */
 export function isDatabaseUnavailable(error: unknown): boolean {

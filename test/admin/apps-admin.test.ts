@@ -61,7 +61,8 @@ describe('POST /admin/v1/apps', () => {
     const stored = await h.database.db.execute(
       sql`select key_hash, hint from api_keys where app_id = ${body.app_id}`,
     )
-    const rows = (stored as unknown as { rows: { key_hash: string; hint: string }[] }).rows
+    // node-postgres-style drivers answer { rows }, postgres.js answers the rows themselves.
+    const rows = ((stored as { rows?: unknown }).rows ?? stored) as { key_hash: string; hint: string }[]
     assert.equal(rows.length, 2)
     const everything = JSON.stringify(rows)
     assert.ok(!everything.includes(body.secret_api_key), 'the secret key is not stored')

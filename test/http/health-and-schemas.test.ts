@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import Fastify from 'fastify'
 import { Type } from 'typebox'
 import { buildApp } from '../../src/app.ts'
+import { databaseTargetFrom } from '../../src/db/database-target.ts'
 import { openDatabase } from '../../src/db/open-database.ts'
 import { enforceResponseSchemas } from '../../src/http/response-validation.ts'
 import { createServices } from '../../src/services.ts'
@@ -17,11 +18,14 @@ describe('GET /health', () => {
   })
 
   it('answers 503 while shutting down and once the database is gone', async () => {
-    const database = await openDatabase({ engine: 'pglite-memory' })
+    const { config } = await buildTestApp()
+    // The engine under test: a PostgreSQL whose connections are gone fails differently from a closed PGlite.
+    const database = await openDatabase(
+      config.DATABASE_URL ? databaseTargetFrom(config) : { engine: 'pglite-memory' },
+    )
     await database.migrate()
     const services = createServices(database)
     let shuttingDown = false
-    const { config } = await buildTestApp()
     const app = await buildApp({ services, config, isShuttingDown: () => shuttingDown })
     assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
     shuttingDown = true

@@ -71,14 +71,14 @@ describe('POST /profile/ (create)', () => {
     assert.equal(response.statusCode, 200, response.body)
     const { data } = response.json()
     assert.deepEqual(data.custom_attributes, [{ key: 'favourite_sport', value: 'yoga' }])
-    const stored = await h.services.profiles.get(tenant.appId, { profileId: data.profile_id })
-    assert.ok(stored.ok)
-    assert.equal(stored.value.firstName, 'Jane')
-    assert.equal(stored.value.email, 'jane.doe@example.com')
-    assert.equal(stored.value.birthday, '2000-12-31')
-    assert.equal(stored.value.ipCountry, 'FR', 'countries are stored upper-case')
-    assert.equal(stored.value.attStatus, 3)
-    assert.equal(stored.value.analyticsDisabled, true)
+    const stored = await h.storedProfile(tenant.appId, data.profile_id)
+    assert.ok(stored)
+    assert.equal(stored.firstName, 'Jane')
+    assert.equal(stored.email, 'jane.doe@example.com')
+    assert.equal(stored.birthday, '2000-12-31')
+    assert.equal(stored.ipCountry, 'FR', 'countries are stored upper-case')
+    assert.equal(stored.attStatus, 3)
+    assert.equal(stored.analyticsDisabled, true)
 
     // A second device for the same user; the platform comes from the header when the meta has none.
     const second = await tenant.api({
@@ -90,7 +90,7 @@ describe('POST /profile/ (create)', () => {
     assert.equal(second.statusCode, 200, second.body)
     const { profilesRepository } = await import('../../src/modules/profiles/profiles.repository.ts').then(
       (m) => ({
-        profilesRepository: m.createProfilesRepository(h.database.db),
+        profilesRepository: m.createProfilesRepository(h.database),
       }),
     )
     const devices = await profilesRepository.listInstallations(tenant.appId, data.profile_id)
@@ -283,12 +283,12 @@ describe('PATCH /profile/', () => {
       body: { last_name: null, email: 'j@example.com' },
     })
     assert.equal(patched.statusCode, 200)
-    const stored = await h.services.profiles.get(tenant.appId, { profileId: created.profile_id })
-    assert.ok(stored.ok)
-    assert.equal(stored.value.firstName, 'Jane')
-    assert.equal(stored.value.lastName, null)
-    assert.equal(stored.value.gender, 'f')
-    assert.equal(stored.value.email, 'j@example.com')
+    const stored = await h.storedProfile(tenant.appId, created.profile_id)
+    assert.ok(stored)
+    assert.equal(stored.firstName, 'Jane')
+    assert.equal(stored.lastName, null)
+    assert.equal(stored.gender, 'f')
+    assert.equal(stored.email, 'j@example.com')
   })
 
   it('merges custom attributes: keeps keys not sent, deletes on null or "", turns booleans into numbers', async () => {

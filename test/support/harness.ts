@@ -3,7 +3,9 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.ts'
 import { bootstrap } from '../../src/bootstrap.ts'
 import { type Config, parseConfig } from '../../src/config.ts'
+import { databaseTargetFrom } from '../../src/db/database-target.ts'
 import { type DatabaseHandle, openDatabase } from '../../src/db/open-database.ts'
+import { createProfilesRepository, type ProfileRow } from '../../src/modules/profiles/profiles.repository.ts'
 import type { Clock } from '../../src/platform/clock.ts'
 import { createServices, type Services } from '../../src/services.ts'
 
@@ -20,6 +22,8 @@ export interface TestApp {
   /** Creates a fresh app through the admin API; every test gets its own tenant. */
   createTenant(name?: string): Promise<Tenant>
   admin(options: InjectOptions): Promise<LightMyRequestResponse>
+  /** The whole stored row of a profile, for checking what the API does not echo back. */
+  storedProfile(appId: string, profileId: string): Promise<ProfileRow | null>
 }
 
 export interface Tenant {
@@ -55,9 +59,7 @@ export async function buildTestApp(
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'))
   const config = parsed.config
   const database = await openDatabase(
-    config.DATABASE_URL
-      ? { engine: 'postgres', url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE }
-      : { engine: 'pglite-memory' },
+    config.DATABASE_URL ? databaseTargetFrom(config) : { engine: 'pglite-memory' },
   )
   await database.migrate()
   const services = createServices(database, { clock: options.clock })
@@ -78,6 +80,8 @@ export async function buildTestApp(
     config,
     database,
     admin,
+    storedProfile: (appId, profileId) =>
+      createProfilesRepository(database).find(database.db, appId, { profileId }),
     async createTenant(name = 'test-app') {
       const created = await admin({ method: 'POST', url: '/admin/v1/apps', payload: { name } })
       if (created.statusCode !== 201) throw new Error(`creating an app failed: ${created.body}`)

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import pg from 'pg'
+import postgres from 'postgres'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
@@ -58,18 +58,16 @@ export async function freshPostgresDatabase(
   baseUrl: string,
 ): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `entitle_t_${process.pid}_${Date.now().toString(36)}`
-  const admin = new pg.Client({ connectionString: baseUrl })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
   await admin.end()
   const url = new URL(baseUrl)
   url.pathname = `/${name}`
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: baseUrl })
-      await client.connect()
-      await client.query(`drop database if exists ${name} with (force)`)
+      const client = postgres(baseUrl, { max: 1, onnotice: () => {} })
+      await client.unsafe(`drop database if exists ${name} with (force)`)
       await client.end()
     },
   }

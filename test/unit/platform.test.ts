@@ -86,3 +86,12 @@ describe('data directory lock', () => {
     assert.throws(() => lockDataDir(dir), DataDirLockedError)
   })
 })
+
+describe('default PostgreSQL pool size', () => {
+  it('is twice the CPU cores, at least 4', async () => {
+    const { defaultPoolSize } = await import('../../src/db/database-target.ts')
+    assert.equal(defaultPoolSize(1), 4)
+    assert.equal(defaultPoolSize(2), 4)
+    assert.equal(defaultPoolSize(8), 16)
+  })
+})

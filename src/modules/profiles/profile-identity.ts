@@ -29,10 +29,10 @@ export function lookupKey(identification: Identification): ProfileKey {
     : { customerUserId: identification.customerUserId }
 }
 
-export function checkMatches(
+export function checkMatches<Row extends Pick<ProfileRow, 'customerUserId'>>(
   identification: Identification,
-  row: ProfileRow | null,
-): Result<ProfileRow, 'profile_not_found' | 'customer_user_id_mismatch'> {
+  row: Row | null,
+): Result<Row, 'profile_not_found' | 'customer_user_id_mismatch'> {
   if (!row) return fail('profile_not_found')
   if (
     identification.profileId !== undefined &&

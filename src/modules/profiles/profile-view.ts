@@ -1,12 +1,12 @@
 import type { WireProfile } from './profile-response.schemas.ts'
-import type { ProfileRow } from './profiles.repository.ts'
+import type { ProfileView } from './profiles.repository.ts'
 
 /**
  * The wire profile, read from the stored row as-is. access_levels, subscriptions and non_subscriptions are
  * the entitlement projection, which the entitlement engine (a later module) keeps on write; until a
  * profile has purchases or grants they are empty lists, never null.
  */
-export function toWireProfile(row: ProfileRow, now: Date): WireProfile {
+export function toWireProfile(row: ProfileView, now: Date): WireProfile {
   return {
     app_id: row.appId,
     profile_id: row.id,

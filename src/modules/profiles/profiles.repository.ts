@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import type { Database } from '../../db/open-database.ts'
+import type { Database, DatabaseHandle, PreparedStatement } from '../../db/open-database.ts'
 import { profileInstallations, profiles } from '../../db/schema.ts'
 import { resultTransaction } from '../../db/transaction.ts'
 import { fail, type Result } from '../../platform/result.ts'
@@ -13,13 +13,38 @@ export type InstallationFields = Partial<
   Omit<InstallationRow, 'profileId' | 'appId' | 'deviceId' | 'createdAt'>
 >
 
+/** What the wire profile is made of: read on every GET, so it is all that GET reads. */
+export type ProfileView = Pick<
+  ProfileRow,
+  'id' | 'appId' | 'customerUserId' | 'totalRevenueUsd' | 'segmentHash' | 'customAttributes'
+>
+
+const VIEW_COLUMNS = 'id, app_id, customer_user_id, total_revenue_usd, segment_hash, custom_attributes'
+const VIEW_BY_ID: PreparedStatement = {
+  name: 'profile_view_by_id',
+  text: `select ${VIEW_COLUMNS} from profiles where app_id = $1 and id = $2`,
+}
+const VIEW_BY_CUSTOMER_USER_ID: PreparedStatement = {
+  name: 'profile_view_by_customer_user_id',
+  text: `select ${VIEW_COLUMNS} from profiles where app_id = $1 and customer_user_id = $2`,
+}
+
+interface ProfileViewRecord {
+  id: string
+  app_id: string
+  customer_user_id: string | null
+  total_revenue_usd: number
+  segment_hash: string
+  custom_attributes: ProfileRow['customAttributes']
+}
+
 export interface ProfileKey {
   profileId?: string
   customerUserId?: string
 }
 
 /** Every query here is scoped by app: a profile of another app is indistinguishable from no profile. */
-export function createProfilesRepository(db: Database) {
+export function createProfilesRepository({ db, rawQuery }: Pick<DatabaseHandle, 'db' | 'rawQuery'>) {
   async function find(
     executor: Database,
     appId: string,
@@ -46,6 +71,23 @@ export function createProfilesRepository(db: Database) {
     },
 
     find,
+
+    /** The hot path of GET profile: one prepared statement, only the columns the view needs. */
+    async readView(appId: string, key: ProfileKey): Promise<ProfileView | null> {
+      const [record] =
+        key.profileId !== undefined
+          ? await rawQuery<ProfileViewRecord>(VIEW_BY_ID, [appId, key.profileId])
+          : await rawQuery<ProfileViewRecord>(VIEW_BY_CUSTOMER_USER_ID, [appId, key.customerUserId])
+      if (!record) return null
+      return {
+        id: record.id,
+        appId: record.app_id,
+        customerUserId: record.customer_user_id,
+        totalRevenueUsd: record.total_revenue_usd,
+        segmentHash: record.segment_hash,
+        customAttributes: record.custom_attributes,
+      }
+    },
 
     /**
      * The profile the identification headers name, checked against both headers (decisions.md,

@@ -4,12 +4,18 @@ import type { Clock } from '../../platform/clock.ts'
 import type { IdGenerator } from '../../platform/ids.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
 import { type CustomAttributeProblem, mergeCustomAttributes } from './custom-attributes.ts'
-import { type Identification, type IdentificationFailure, lookupKey } from './profile-identity.ts'
+import {
+  checkMatches,
+  type Identification,
+  type IdentificationFailure,
+  lookupKey,
+} from './profile-identity.ts'
 import type {
   InstallationFields,
   ProfileChanges,
   ProfileRow,
   ProfilesRepository,
+  ProfileView,
 } from './profiles.repository.ts'
 import type { InstallationMeta, ProfileRequest } from './profiles.schemas.ts'
 import { computeSegmentHash } from './segment-hash.ts'
@@ -160,8 +166,9 @@ export function createProfilesService({ repo, clock, ids }: ProfilesServiceDeps)
     async get(
       appId: string,
       identification: Identification,
-    ): Promise<Result<ProfileRow, ProfileWriteFailure>> {
-      return repo.findIdentified(repo.db, appId, identification)
+    ): Promise<Result<ProfileView, ProfileWriteFailure>> {
+      const matched = checkMatches(identification, await repo.readView(appId, lookupKey(identification)))
+      return matched.ok ? matched : fail({ kind: matched.error })
     },
 
     /**
