@@ -19,7 +19,7 @@ export function createServices(database: DatabaseHandle, options: { clock?: Cloc
   const db = database.db
   const appsRepository = createAppsRepository(db)
   const profilesRepository = createProfilesRepository(database)
-  const keyResolver = createKeyResolver(appsRepository, clock)
+  const keyResolver = createKeyResolver(appsRepository)
   return {
     database,
     clock,

@@ -112,10 +112,11 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
   const parsed = new URL(url)
   return {
     db,
-    rawQuery: async <Row>(statement: PreparedStatement, values: unknown[]) =>
-      (await client.unsafe(statement.text, values as postgres.ParameterOrJSON<never>[], {
+    // The driver's pending query is itself a promise: no wrapper, this runs on every GET profile.
+    rawQuery: <Row>(statement: PreparedStatement, values: unknown[]) =>
+      client.unsafe(statement.text, values as postgres.ParameterOrJSON<never>[], {
         prepare: true,
-      })) as unknown as Row[],
+      }) as unknown as Promise<Row[]>,
     engine: 'postgres',
     description: `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
     migrate: async () => {

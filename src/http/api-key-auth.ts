@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type ErrorStyle } from '../errors.ts'
 import type { AppsRepository, KeyOwner } from '../modules/apps/apps.repository.ts'
 import type { Clock } from '../platform/clock.ts'
@@ -29,14 +29,16 @@ const CACHE_MAX_ENTRIES = 10_000
  * Resolves `Api-Key` credentials with a short in-process cache, so that most requests cost no database
  * round trip. Deleting a key in this process evicts its app at once; other processes see it within the TTL.
  */
-export function createKeyResolver(repo: Pick<AppsRepository, 'findKeyOwnerByHash'>, clock: Clock) {
+export function createKeyResolver(repo: Pick<AppsRepository, 'findKeyOwnerByHash'>) {
   const cache = new Map<string, { owner: KeyOwner; expiresMs: number }>()
   return {
-    async resolve(key: string): Promise<KeyOwner | null> {
-      const hash = sha256Hex(key)
-      const nowMs = clock.now().getTime()
-      const cached = cache.get(hash)
-      if (cached && cached.expiresMs > nowMs) return cached.owner
+    /** The owner of a key hash when the cache knows it; undefined sends the caller to lookup(). */
+    cached(hash: string, nowMs: number): KeyOwner | undefined {
+      const entry = cache.get(hash)
+      return entry && entry.expiresMs > nowMs ? entry.owner : undefined
+    },
+
+    async lookup(hash: string, nowMs: number): Promise<KeyOwner | null> {
       const owner = await repo.findKeyOwnerByHash(hash)
       if (!owner) {
         cache.delete(hash)
@@ -49,6 +51,7 @@ export function createKeyResolver(repo: Pick<AppsRepository, 'findKeyOwnerByHash
       cache.set(hash, { owner, expiresMs: nowMs + CACHE_TTL_MS })
       return owner
     },
+
     forgetApp(appId: string): void {
       for (const [hash, entry] of cache) if (entry.owner.appId === appId) cache.delete(hash)
     },
@@ -59,6 +62,10 @@ export type KeyResolver = ReturnType<typeof createKeyResolver>
 
 const MISSING = 'Authentication credentials were not provided.'
 const WRONG = 'Invalid API key.'
+
+function styleOf(request: FastifyRequest): ErrorStyle {
+  return request.routeOptions.config?.errorStyle ?? 'fields'
+}
 
 function authFailure(style: ErrorStyle, message: string): AppError {
   return style === 'flat'
@@ -74,7 +81,8 @@ function extractKey(header: string | undefined): string | null {
 
 /**
  * onRequest hook for the server-side API: runs before the body is read, so unauthenticated and
- * rate-limited callers cost no parsing.
+ * rate-limited callers cost no parsing. Callback-style so that a cached key, the common case, costs no
+ * promise: this runs on every request.
  */
 export function apiKeyAuthHook(deps: {
   resolver: KeyResolver
@@ -82,21 +90,17 @@ export function apiKeyAuthHook(deps: {
   clock: Clock
   defaultRateLimitPerMinute: number
 }) {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const style = request.routeOptions.config?.errorStyle ?? 'fields'
-    const header = request.headers.authorization
-    const key = extractKey(header)
-    if (!key) throw authFailure(style, header ? WRONG : MISSING)
-    const owner = key.length <= 200 ? await deps.resolver.resolve(key) : null
+  /** Lets the request in as `owner`, or answers why not. */
+  function admit(request: FastifyRequest, owner: KeyOwner | null, nowMs: number): AppError | undefined {
     // Public keys belong in the SDK; they never open the server-side API.
-    if (owner?.kind !== 'secret') throw authFailure(style, WRONG)
+    if (owner?.kind !== 'secret') return authFailure(styleOf(request), WRONG)
     const retryAfter = deps.limiter.take(
       owner.keyId,
       owner.rateLimitPerMinute ?? deps.defaultRateLimitPerMinute,
-      deps.clock.now().getTime(),
+      nowMs,
     )
     if (retryAfter > 0) {
-      throw new AppError(
+      return new AppError(
         'rate_limited',
         `Request was throttled. Expected available in ${retryAfter} seconds.`,
         {
@@ -106,5 +110,26 @@ export function apiKeyAuthHook(deps: {
       )
     }
     request.actor = { appId: owner.appId, keyId: owner.keyId }
+    return undefined
+  }
+
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: FastifyError) => void): void => {
+    const header = request.headers.authorization
+    const key = extractKey(header)
+    if (!key || key.length > 200) {
+      done(authFailure(styleOf(request), header ? WRONG : MISSING) as unknown as FastifyError)
+      return
+    }
+    const nowMs = deps.clock.now().getTime()
+    const hash = sha256Hex(key)
+    const cached = deps.resolver.cached(hash, nowMs)
+    if (cached) {
+      done(admit(request, cached, nowMs) as FastifyError | undefined)
+      return
+    }
+    deps.resolver.lookup(hash, nowMs).then(
+      (owner) => done(admit(request, owner, nowMs) as FastifyError | undefined),
+      (error: FastifyError) => done(error),
+    )
   }
 }
