@@ -146,7 +146,7 @@ async function runScenario(
       ),
       productRounds,
       bareRounds,
-      verdict: verdictOf(product, bareSummary, ratio),
+      verdict: verdictOf(engine === 'postgres' ? 'postgres' : 'pglite', product, bareSummary, ratio),
     }
     log(summaryLine(engine, result))
     if (result.verdict === 'INVALID')
