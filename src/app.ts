@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
+import { AppError } from './errors.ts'
 import { adminAuthHook } from './http/admin-auth.ts'
 import { apiKeyAuthHook } from './http/api-key-auth.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
@@ -26,9 +27,15 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger | boolean
   /** Tests turn this on: replies that break their declared schema become failures. */
   enforceResponseSchemas?: boolean
-  /** Set while shutting down, so /health turns 503 before connections close. */
-  isShuttingDown?: () => boolean
+  /**
+   * Where the process is in its life. While `starting` (migrations and first-start work still running) every
+   * request but /health is 503; while `stopping`, /health turns 503 so traffic moves away. Always `ready`
+   * when unset.
+   */
+  phase?: () => Phase
 }
+
+export type Phase = 'starting' | 'ready' | 'stopping'
 
 /** Builds the HTTP application without listening; tests inject requests into it. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
@@ -55,10 +62,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (options.enforceResponseSchemas) enforceResponseSchemas(app)
   await registerOpenApi(app, VERSION)
 
+  const phase = options.phase ?? (() => 'ready' as const)
+  app.addHook('onRequest', async (request) => {
+    if (phase() === 'starting' && request.url !== '/health') {
+      throw new AppError(
+        'service_unavailable',
+        'Entitle is starting: database migrations are being applied.',
+        {
+          headers: { 'retry-after': '2' },
+        },
+      )
+    }
+  })
   await app.register(
-    healthRoutes({
-      isReady: async () => !(options.isShuttingDown?.() ?? false) && (await services.database.ping()),
-    }),
+    healthRoutes({ isReady: async () => phase() === 'ready' && (await services.database.ping()) }),
   )
 
   const limiter = createRateLimiter()

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { buildApp } from './app.ts'
+import { buildApp, type Phase } from './app.ts'
 import { bootstrap, startBanner } from './bootstrap.ts'
 import type { Config } from './config.ts'
 import { databaseTargetFrom } from './db/database-target.ts'
@@ -18,34 +19,44 @@ function createLogger(config: Config) {
   })
 }
 
-/** `npm start`: open the database, migrate, bootstrap, serve, and stop cleanly on SIGINT/SIGTERM. */
+/**
+ * `npm start`: open the database, listen, migrate, bootstrap, serve, and stop cleanly on SIGINT/SIGTERM.
+ * The port opens before the migrations run, so /health can say 503 while they do (a deploy that waits for
+ * a long migration lock is visibly "starting", not refusing connections).
+ */
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config)
   const database = await openDatabase(databaseTargetFrom(config))
-  let shuttingDown = false
+  let phase: Phase = 'starting'
+  let app: FastifyInstance | undefined
   try {
-    await database.migrate()
-    logger.info({ database: database.description }, 'migrations applied')
     const services = createServices(database)
-    const firstStart = await bootstrap(services, config)
-    const app = await buildApp({ services, config, logger, isShuttingDown: () => shuttingDown })
+    const server = await buildApp({ services, config, logger, phase: () => phase })
+    app = server
 
     closeWithGrace({ delay: 15_000, logger }, async ({ signal, err }) => {
       if (err) logger.error({ err }, 'stopping after an uncaught error')
       else logger.info({ signal }, 'stopping: finishing in-flight requests')
-      shuttingDown = true
-      await app.close()
+      phase = 'stopping'
+      await server.close()
       await database.close()
       logger.info('stopped cleanly')
     })
 
-    await app.listen({ port: config.PORT, host: config.HOST })
-    const address = app.server.address()
+    await server.listen({ port: config.PORT, host: config.HOST })
+    await database.migrate()
+    logger.info({ database: database.description }, 'migrations applied')
+    const firstStart = await bootstrap(services, config)
+    phase = 'ready'
+
+    const address = server.server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
     const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
     process.stdout.write(`\n${startBanner(firstStart, baseUrl, database.description)}\n\n`)
   } catch (error) {
+    // A failed migration must not leave a port open that answers 503 forever.
+    await app?.close().catch(() => {})
     await database.close().catch(() => {})
     throw error
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import Fastify from 'fastify'
 import { Type } from 'typebox'
-import { buildApp } from '../../src/app.ts'
+import { buildApp, type Phase } from '../../src/app.ts'
 import { databaseTargetFrom } from '../../src/db/database-target.ts'
 import { openDatabase } from '../../src/db/open-database.ts'
 import { enforceResponseSchemas } from '../../src/http/response-validation.ts'
@@ -17,7 +17,7 @@ describe('GET /health', () => {
     assert.deepEqual(response.json(), { status: 'ok' })
   })
 
-  it('answers 503 while shutting down and once the database is gone', async () => {
+  it('answers 503 while starting, while shutting down and once the database is gone', async () => {
     const { config } = await buildTestApp()
     // The engine under test: a PostgreSQL whose connections are gone fails differently from a closed PGlite.
     const database = await openDatabase(
@@ -25,14 +25,25 @@ describe('GET /health', () => {
     )
     await database.migrate()
     const services = createServices(database)
-    let shuttingDown = false
-    const app = await buildApp({ services, config, isShuttingDown: () => shuttingDown })
+    let phase: Phase = 'starting'
+    const app = await buildApp({ services, config, phase: () => phase })
+
+    // Starting: migrations still running. /health says so, and every other route refuses cleanly.
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/health' })).json(), { status: 'unavailable' })
+    for (const url of ['/api/v2/server-side-api/profile/', '/admin/v1/apps']) {
+      const early = await app.inject({ method: 'GET', url })
+      assert.equal(early.statusCode, 503, url)
+      assert.equal(early.json().error_code, 'service_unavailable')
+      assert.equal(early.headers['retry-after'], '2')
+    }
+
+    phase = 'ready'
     assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
-    shuttingDown = true
+    phase = 'stopping'
     const stopping = await app.inject({ method: 'GET', url: '/health' })
     assert.equal(stopping.statusCode, 503)
     assert.deepEqual(stopping.json(), { status: 'unavailable' })
-    shuttingDown = false
+    phase = 'ready'
     const created = await services.apps.createApp('db-gone')
     await database.close()
     assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 503)
