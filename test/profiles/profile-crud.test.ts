@@ -181,6 +181,20 @@ describe('POST /profile/ (create)', () => {
     assert.equal(fieldsError(taken).errors[0]?.source, 'adapty-customer-user-id')
   })
 
+  it('creates nothing when the body of a create is refused', async () => {
+    const tenant = await h.createTenant()
+    const headers = { 'adapty-customer-user-id': uniqueUserId() }
+    const tooMany = Array.from({ length: 31 }, (_, i) => ({ key: `k${i}`, value: i }))
+    const refused = await tenant.api({
+      method: 'POST',
+      path: '/profile/',
+      headers,
+      body: { custom_attributes: tooMany },
+    })
+    assert.equal(refused.statusCode, 400)
+    assert.equal((await tenant.api({ method: 'GET', path: '/profile/', headers })).statusCode, 404)
+  })
+
   it('answers 404 profile_does_not_exist when creating with an unknown profile id', async () => {
     const tenant = await h.createTenant()
     const response = await tenant.api({
@@ -390,6 +404,25 @@ describe('PATCH /profile/', () => {
       body: { custom_attributes: [{ key: 'k31', value: 1 }] },
     })
     assert.equal(one.statusCode, 400)
+  })
+
+  it('loses no attribute when many updates of one profile run at once', async () => {
+    const tenant = await h.createTenant()
+    const headers = { 'adapty-customer-user-id': uniqueUserId() }
+    await tenant.api({ method: 'POST', path: '/profile/', headers })
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        tenant.api({
+          method: 'PATCH',
+          path: '/profile/',
+          headers,
+          body: { custom_attributes: [{ key: `k${i}`, value: i }] },
+        }),
+      ),
+    )
+    assert.ok(responses.every((response) => response.statusCode === 200))
+    const final = await tenant.api({ method: 'GET', path: '/profile/', headers })
+    assert.equal(final.json().data.custom_attributes.length, 20)
   })
 
   it('answers 404 for an unknown profile', async () => {
