@@ -30,34 +30,53 @@ export function profilesRoutes({
   clock: Clock
 }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post(
-      PATH,
+    // Create and update share their whole contract but for the operation and what it does.
+    const writes = [
       {
+        method: 'POST',
+        operationId: 'createProfile',
+        summary: 'Create profile',
+        description:
+          'Creates a profile for `adapty-customer-user-id`, or returns the existing one updated with the body. ' +
+          'With both headers, attaches the customer user id to the profile `adapty-profile-id`. The body is optional.',
+        run: service.create,
+      },
+      {
+        method: 'PATCH',
+        operationId: 'updateProfile',
+        summary: 'Update profile',
+        description:
+          'Changes only the fields sent. Custom attributes are merged: `null` or `""` deletes a key.',
+        run: service.update,
+      },
+    ] as const
+    for (const write of writes) {
+      app.route({
+        method: write.method,
+        url: PATH,
         preValidation: absentBodyIsEmptyObject,
         schema: {
-          operationId: 'createProfile',
-          summary: 'Create profile',
-          description:
-            'Creates a profile for `adapty-customer-user-id`, or returns the existing one updated with the body. ' +
-            'With both headers, attaches the customer user id to the profile `adapty-profile-id`. The body is optional.',
+          operationId: write.operationId,
+          summary: write.summary,
+          description: write.description,
           tags: TAGS,
           security: SECURITY,
           headers: ProfileWriteHeaders,
           body: ProfileRequestSchema,
           response: { 200: ProfileResponseSchema, ...errorResponses('fields', [...WRITE_ERRORS, 404]) },
         },
-      },
-      async (request) => {
-        const result = await service.create(
-          actorOf(request).appId,
-          requireIdentification(request.headers),
-          request.body,
-          request.headers['adapty-platform'],
-        )
-        if (!result.ok) throw failure(result.error)
-        return { data: toWireProfile(result.value, clock.now()) }
-      },
-    )
+        handler: async (request) => {
+          const result = await write.run(
+            actorOf(request).appId,
+            requireIdentification(request.headers),
+            request.body,
+            request.headers['adapty-platform'],
+          )
+          if (!result.ok) throw failure(result.error)
+          return { data: toWireProfile(result.value, clock.now()) }
+        },
+      })
+    }
 
     app.get(
       PATH,
@@ -74,34 +93,6 @@ export function profilesRoutes({
       },
       async (request) => {
         const result = await service.get(actorOf(request).appId, requireIdentification(request.headers))
-        if (!result.ok) throw failure(result.error)
-        return { data: toWireProfile(result.value, clock.now()) }
-      },
-    )
-
-    app.patch(
-      PATH,
-      {
-        preValidation: absentBodyIsEmptyObject,
-        schema: {
-          operationId: 'updateProfile',
-          summary: 'Update profile',
-          description:
-            'Changes only the fields sent. Custom attributes are merged: `null` or `""` deletes a key.',
-          tags: TAGS,
-          security: SECURITY,
-          headers: ProfileWriteHeaders,
-          body: ProfileRequestSchema,
-          response: { 200: ProfileResponseSchema, ...errorResponses('fields', [...WRITE_ERRORS, 404]) },
-        },
-      },
-      async (request) => {
-        const result = await service.update(
-          actorOf(request).appId,
-          requireIdentification(request.headers),
-          request.body,
-          request.headers['adapty-platform'],
-        )
         if (!result.ok) throw failure(result.error)
         return { data: toWireProfile(result.value, clock.now()) }
       },

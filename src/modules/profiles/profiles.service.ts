@@ -230,7 +230,7 @@ export function createProfilesService({ repo, clock, ids }: ProfilesServiceDeps)
      * are kept, detached from the person (decisions.md, "Profiles and attributes").
      */
     async delete(appId: string, identification: Identification): Promise<Result<true, ProfileWriteFailure>> {
-      const found = await this.get(appId, identification)
+      const found = await repo.findIdentified(repo.db, appId, identification)
       if (!found.ok) return found
       return (await repo.delete(appId, found.value.id)) ? ok(true) : fail({ kind: 'profile_not_found' })
     },
