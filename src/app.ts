@@ -63,16 +63,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await registerOpenApi(app, VERSION)
 
   const phase = options.phase ?? (() => 'ready' as const)
-  app.addHook('onRequest', async (request) => {
+  // Callback-style: this runs on every request, and the common answer (ready) needs no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     if (phase() === 'starting' && request.url !== '/health') {
-      throw new AppError(
+      const starting = new AppError(
         'service_unavailable',
         'Entitle is starting: database migrations are being applied.',
         {
           headers: { 'retry-after': '2' },
         },
       )
+      done(starting as unknown as FastifyError)
+      return
     }
+    done()
   })
   await app.register(
     healthRoutes({ isReady: async () => phase() === 'ready' && (await services.database.ping()) }),

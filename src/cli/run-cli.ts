@@ -3,6 +3,7 @@ import { type Config, parseConfig } from '../config.ts'
 import { DataDirLockedError } from '../db/data-dir-lock.ts'
 import { databaseTargetFrom } from '../db/database-target.ts'
 import { openDatabase } from '../db/open-database.ts'
+import { isDatabaseUnavailable } from '../db/transaction.ts'
 import { serve } from '../server.ts'
 import { createServices } from '../services.ts'
 import { COMMANDS, USAGE, UsageError } from './commands.ts'
@@ -71,6 +72,12 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (error instanceof DataDirLockedError) {
       process.stderr.write(`${error.message}\n`)
+      return 1
+    }
+    if (isDatabaseUnavailable(error)) {
+      process.stderr.write(
+        `The database is not reachable: ${(error as Error).message}. Check DATABASE_URL and that PostgreSQL runs.\n`,
+      )
       return 1
     }
     throw error

@@ -130,6 +130,12 @@ describe('first start, restart and shutdown of a real server process', () => {
     assert.equal(await restarted.exited, 0)
   })
 
+  it('exits 1 with a clear message when PostgreSQL cannot be reached, leaving no port open', async () => {
+    const server = start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' })
+    assert.equal(await server.exited, 1)
+    assert.match(server.output(), /The database is not reachable: .*ECONNREFUSED/)
+  })
+
   it('takes over a lock file left by a process that died', { skip: Boolean(DATABASE_URL) }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'entitle-stale-'))
     after(() => rmSync(dataDir, { recursive: true, force: true }))
