@@ -3,6 +3,7 @@ import { AppError, type ErrorStyle } from '../errors.ts'
 import type { AppsRepository, KeyOwner } from '../modules/apps/apps.repository.ts'
 import type { Clock } from '../platform/clock.ts'
 import { secretsEqual, sha256Hex } from '../platform/secrets.ts'
+import { styleOf } from './error-handler.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 
 /** Who is calling the server-side API: always one app, derived from the key and never from input. */
@@ -62,10 +63,6 @@ export type KeyResolver = ReturnType<typeof createKeyResolver>
 
 const MISSING = 'Authentication credentials were not provided.'
 const WRONG = 'Invalid API key.'
-
-function styleOf(request: FastifyRequest): ErrorStyle {
-  return request.routeOptions.config?.errorStyle ?? 'fields'
-}
 
 function authFailure(style: ErrorStyle, message: string): AppError {
   return style === 'flat'

@@ -10,7 +10,8 @@ declare module 'fastify' {
   }
 }
 
-function styleOf(request: FastifyRequest): ErrorStyle {
+/** The error envelope a request's route answers in. */
+export function styleOf(request: FastifyRequest): ErrorStyle {
   return request.routeOptions.config?.errorStyle ?? 'fields'
 }
 
