@@ -31,6 +31,82 @@ export const ERROR_CATALOGUE = {
     status: 409,
     summary: 'Deleting this key would leave the app without a secret key; rotate first.',
   },
+  product_not_found: { status: 404, summary: 'The app has no product with this product_id.' },
+  product_exists: { status: 409, summary: 'The app already has a product with this product_id.' },
+  store_product_taken: {
+    status: 409,
+    summary: 'Another product of the app already claims this store + store_product_id.',
+  },
+  access_level_in_use: {
+    status: 409,
+    summary: 'A product of the app grants this access level; change or delete the product first.',
+  },
+  billing_issue_detected_at_date_comparison_error: {
+    status: 400,
+    summary: 'Set transaction: billing_issue_detected_at is not later than purchased_at.',
+  },
+  expires_date_error: { status: 400, summary: 'Set transaction: expires_at is not later than purchased_at.' },
+  family_share_price_error: {
+    status: 400,
+    summary: 'Set transaction: a family-shared purchase must have price.value 0.',
+  },
+  free_trial_price_error: { status: 400, summary: 'Set transaction: a free trial must have price.value 0.' },
+  grace_period_billing_error: {
+    status: 400,
+    summary: 'Set transaction: grace_period_expires_at needs billing_issue_detected_at.',
+  },
+  grace_period_expires_date_error: {
+    status: 400,
+    summary: 'Set transaction: grace_period_expires_at is earlier than expires_at.',
+  },
+  missing_offer_id: {
+    status: 400,
+    summary: 'Set transaction: offer.id is required for every offer category but introductory.',
+  },
+  originally_purchased_date_error: {
+    status: 400,
+    summary: 'Set transaction: originally_purchased_at is later than purchased_at.',
+  },
+  refund_date_error: { status: 400, summary: 'Set transaction: refunded_at is not later than purchased_at.' },
+  refund_fields_error: {
+    status: 400,
+    summary: 'Set transaction: refunded_at and cancellation_reason=refund come only together.',
+  },
+  renew_status_changed_date_error: {
+    status: 400,
+    summary: 'Set transaction: renew_status_changed_at is not later than purchased_at.',
+  },
+  store_transaction_id_error: {
+    status: 400,
+    summary:
+      'Set transaction: a one-time purchase needs store_transaction_id = store_original_transaction_id.',
+  },
+  one_time_purchase_trial_error: {
+    status: 400,
+    summary: 'Set transaction: a one-time purchase has a trial.',
+  },
+  paid_access_level_does_not_exist: {
+    status: 400,
+    summary: 'Grant or revoke: the app has no such access level.',
+  },
+  profile_paid_access_level_does_not_exist: {
+    status: 400,
+    summary: 'Revoke: the profile does not hold this access level now.',
+  },
+  revocation_date_more_than_expiration_date: {
+    status: 400,
+    summary: "Revoke: revoke_at is later than the access level's current expiry.",
+  },
+  value_error: { status: 400, summary: 'Revoke: revoke_at is in the past.' },
+  idempotency_key_reused: {
+    status: 422,
+    summary: 'This Idempotency-Key was first used with another request (method, path or body).',
+  },
+  idempotency_in_flight: {
+    status: 409,
+    summary: 'The first request with this Idempotency-Key is still running; retry shortly.',
+  },
+  invalid_cursor: { status: 400, summary: 'The event feed cursor (`after`) is not one the feed handed out.' },
   payload_too_large: { status: 413, summary: 'The request body is larger than BODY_LIMIT_BYTES.' },
   unsupported_media_type: { status: 415, summary: 'The body is not sent as application/json.' },
   rate_limited: {

@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm'
 import {
+  bigint,
   boolean,
   date,
   doublePrecision,
+  foreignKey,
+  index,
   integer,
   jsonb,
   pgTable,
@@ -31,6 +34,11 @@ export const apps = pgTable('apps', {
   name: text('name').notNull(),
   /** null: the server's DEFAULT_RATE_LIMIT_PER_MINUTE applies. */
   rateLimitPerMinute: integer('rate_limit_per_minute'),
+  /** How access is shared between profiles holding one store purchase: enabled | transfer | disabled. */
+  sharingMode: text('sharing_mode').notNull().default('enabled'),
+  sandboxSharingMode: text('sandbox_sharing_mode').notNull().default('enabled'),
+  /** Currency code to USD per unit; null means the bundled snapshot (src/modules/apps/exchange-rates.ts). */
+  exchangeRates: jsonb('exchange_rates').$type<Record<string, number>>(),
   createdAt: createdAt(),
 })
 
@@ -99,6 +107,16 @@ export const profiles = pgTable(
     totalRevenueUsd: doublePrecision('total_revenue_usd').notNull().default(0),
     /** Hash of what segments are computed from, refreshed on every write that changes it. */
     segmentHash: text('segment_hash').notNull(),
+    /**
+     * The entitlement projection (src/modules/entitlements): held subscription chains, one-time purchases and
+     * grants, kept up to date in the same transaction as every ledger entry; GET profile renders it as-is.
+     */
+    entitlements: jsonb('entitlements')
+      .$type<unknown>()
+      .notNull()
+      .default(sql`'{"chains":[],"purchases":[],"grants":[]}'::jsonb`),
+    /** The last per-profile event sequence number handed out. */
+    eventSeq: bigint('event_seq', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -136,4 +154,203 @@ export const profileInstallations = pgTable(
   (table) => [primaryKey({ columns: [table.profileId, table.deviceId] })],
 )
 
-export const schema = { operatorSettings, apps, apiKeys, accessLevels, profiles, profileInstallations }
+/** The catalog: what a store product grants. */
+export const products = pgTable(
+  'products',
+  {
+    id: uuid('id').primaryKey(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    /** The operator's own id for the product, unique per app. */
+    productId: text('product_id').notNull(),
+    accessLevelId: text('access_level_id').notNull(),
+    /** subscription | one_time | consumable */
+    type: text('type').notNull(),
+    /** P1W | P1M | P3M | P6M | P1Y, or null */
+    period: text('period'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    uniqueIndex('products_app_product_id_key').on(table.appId, table.productId),
+    // An access level in use by a product cannot be deleted.
+    foreignKey({
+      columns: [table.appId, table.accessLevelId],
+      foreignColumns: [accessLevels.appId, accessLevels.id],
+      name: 'products_access_level_fk',
+    }),
+  ],
+)
+
+/** Which store products a product stands for; one store product belongs to at most one product of an app. */
+export const productStoreProducts = pgTable(
+  'product_store_products',
+  {
+    appId: uuid('app_id').notNull(),
+    productUuid: uuid('product_uuid')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    store: text('store').notNull(),
+    storeProductId: text('store_product_id').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.appId, table.store, table.storeProductId] }),
+    index('product_store_products_product_idx').on(table.productUuid),
+  ],
+)
+
+/**
+ * The append-only ledger: every set transaction, grant, revoke and profile deletion, with everything that was
+ * resolved when it was written (product, settings, USD price), so that folding it again is deterministic.
+ * profile_id has no foreign key on purpose: a deleted profile's ledger stays.
+ */
+export const ledgerEntries = pgTable(
+  'ledger_entries',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: uuid('id').notNull().unique(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    profileId: uuid('profile_id').notNull(),
+    kind: text('kind').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull(),
+    entry: jsonb('entry').$type<unknown>().notNull(),
+  },
+  (table) => [index('ledger_entries_app_seq_idx').on(table.appId, table.seq)],
+)
+
+/** Projection: the current version of every store transaction (updated in place by the same id). */
+export const storeTransactions = pgTable(
+  'store_transactions',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    store: text('store').notNull(),
+    storeTransactionId: text('store_transaction_id').notNull(),
+    storeOriginalTransactionId: text('store_original_transaction_id').notNull(),
+    purchaseId: uuid('purchase_id').notNull(),
+    /** The profile the revenue is attributed to (the chain's parent when first seen). */
+    profileId: uuid('profile_id').notNull(),
+    record: jsonb('record').$type<unknown>().notNull(),
+    revenueUsd: doublePrecision('revenue_usd').notNull().default(0),
+    updatedAt: updatedAt(),
+  },
+  (table) => [primaryKey({ columns: [table.appId, table.store, table.storeTransactionId] })],
+)
+
+/** Projection: one row per store purchase chain (store + original transaction id) and who holds it. */
+export const purchaseChains = pgTable(
+  'purchase_chains',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    store: text('store').notNull(),
+    storeOriginalTransactionId: text('store_original_transaction_id').notNull(),
+    state: jsonb('state').$type<unknown>().notNull(),
+    /** The end moment whose expiry events have been written; time-driven, so not part of the ledger fold. */
+    endEventsWrittenFor: timestamp('end_events_written_for', { withTimezone: true, mode: 'date' }),
+    updatedAt: updatedAt(),
+  },
+  (table) => [primaryKey({ columns: [table.appId, table.store, table.storeOriginalTransactionId] })],
+)
+
+/** The outbox: every event, written in the transaction of the change that caused it. */
+export const events = pgTable(
+  'events',
+  {
+    /** Adapty's profile_event_id. */
+    id: uuid('id').primaryKey(),
+    /** Global order for the feed cursor. */
+    feedSeq: bigint('feed_seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    profileId: uuid('profile_id').notNull(),
+    /** Per-profile sequence number, from 1. */
+    profileSeq: bigint('profile_seq', { mode: 'number' }).notNull(),
+    eventType: text('event_type').notNull(),
+    eventDatetime: timestamp('event_datetime', { withTimezone: true, mode: 'date' }).notNull(),
+    environment: text('environment').notNull(),
+    payload: jsonb('payload').$type<unknown>().notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('events_profile_seq_key').on(table.appId, table.profileId, table.profileSeq),
+    index('events_app_feed_idx').on(table.appId, table.feedSeq),
+    index('events_app_profile_feed_idx').on(table.appId, table.profileId, table.feedSeq),
+  ],
+)
+
+/** Work that falls due because time passes: expiries, grant starts, scheduled revokes. */
+export const scheduledJobs = pgTable(
+  'scheduled_jobs',
+  {
+    id: uuid('id').primaryKey(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    profileId: uuid('profile_id').notNull(),
+    kind: text('kind').notNull(),
+    /** What the job is about, such as a chain key or an access level id. */
+    subject: text('subject').notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true, mode: 'date' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('scheduled_jobs_key').on(
+      table.appId,
+      table.profileId,
+      table.kind,
+      table.subject,
+      table.dueAt,
+    ),
+    index('scheduled_jobs_due_idx').on(table.dueAt),
+  ],
+)
+
+/** Stored first answers of server-side writes sent with an Idempotency-Key header. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** SHA-256 of method, path and body: the same key with another request is refused. */
+    requestHash: text('request_hash').notNull(),
+    /** running | done */
+    state: text('state').notNull(),
+    /** A running entry whose lease has passed (its process died) may be taken over. */
+    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }).notNull(),
+    responseStatus: integer('response_status'),
+    responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
+    responseBody: text('response_body'),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.appId, table.key] }),
+    index('idempotency_keys_expires_idx').on(table.expiresAt),
+  ],
+)
+
+export const schema = {
+  operatorSettings,
+  apps,
+  apiKeys,
+  accessLevels,
+  profiles,
+  profileInstallations,
+  products,
+  productStoreProducts,
+  ledgerEntries,
+  storeTransactions,
+  purchaseChains,
+  events,
+  scheduledJobs,
+  idempotencyKeys,
+}
