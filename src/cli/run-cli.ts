@@ -53,6 +53,12 @@ export async function runCli(argv: string[]): Promise<number> {
         positionals: rest,
         name: values.name,
         rateLimit: values['rate-limit'],
+        sharingMode: values['sharing-mode'],
+        sandboxSharingMode: values['sandbox-sharing-mode'],
+        accessLevel: values['access-level'],
+        type: values.type,
+        period: values.period,
+        storeProducts: values['store-product'],
       })
       if (!outcome.ok) {
         process.stderr.write(`${outcome.error.message}\n`)
@@ -89,4 +95,10 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   name: { type: 'string' },
   'rate-limit': { type: 'string' },
+  'sharing-mode': { type: 'string' },
+  'sandbox-sharing-mode': { type: 'string' },
+  'access-level': { type: 'string' },
+  type: { type: 'string' },
+  period: { type: 'string' },
+  'store-product': { type: 'string', multiple: true },
 } as const

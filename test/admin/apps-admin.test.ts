@@ -220,12 +220,12 @@ describe('settings', () => {
   it('reads and changes the rate limit, and null returns to the server default', async () => {
     const tenant = await h.createTenant()
     const url = `/admin/v1/apps/${tenant.appId}/settings`
-    assert.deepEqual((await h.admin({ method: 'GET', url })).json(), {
-      rate_limit_per_minute: null,
-      effective_rate_limit_per_minute: 40000,
-    })
+    const initial = (await h.admin({ method: 'GET', url })).json()
+    assert.equal(initial.rate_limit_per_minute, null)
+    assert.equal(initial.effective_rate_limit_per_minute, 40000)
     const changed = await h.admin({ method: 'PATCH', url, payload: { rate_limit_per_minute: 120 } })
-    assert.deepEqual(changed.json(), { rate_limit_per_minute: 120, effective_rate_limit_per_minute: 120 })
+    assert.equal(changed.json().rate_limit_per_minute, 120)
+    assert.equal(changed.json().effective_rate_limit_per_minute, 120)
     const unchanged = await h.admin({ method: 'PATCH', url, payload: {} })
     assert.equal(unchanged.json().rate_limit_per_minute, 120)
     const reset = await h.admin({ method: 'PATCH', url, payload: { rate_limit_per_minute: null } })

@@ -99,6 +99,172 @@ describe('the entitle CLI', () => {
     const help = entitle('--help')
     assert.equal(help.code, 0)
     assert.match(help.stdout, /apps create --name NAME/)
+    assert.match(help.stdout, /products add APP_ID PRODUCT_ID/)
+  })
+
+  it('manages products and sharing settings with the same rules as the admin API', () => {
+    const appId = json('apps', 'create', '--name', 'catalog-app').app_id
+    const added = json(
+      'products',
+      'add',
+      appId,
+      'pro_monthly',
+      '--access-level',
+      'premium',
+      '--type',
+      'subscription',
+      '--period',
+      'P1M',
+      '--store-product',
+      'app_store:com.example.pro.monthly',
+      '--store-product',
+      'play_store:pro:monthly',
+    )
+    assert.deepEqual(
+      { ...added, created_at: undefined, updated_at: undefined },
+      {
+        product_id: 'pro_monthly',
+        access_level_id: 'premium',
+        type: 'subscription',
+        period: 'P1M',
+        store_products: [
+          { store: 'app_store', store_product_id: 'com.example.pro.monthly' },
+          { store: 'play_store', store_product_id: 'pro:monthly' },
+        ],
+        created_at: undefined,
+        updated_at: undefined,
+      },
+    )
+    const text = entitle(
+      'products',
+      'add',
+      appId,
+      'lifetime',
+      '--access-level',
+      'premium',
+      '--type',
+      'one_time',
+    )
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(text.stdout, /Added product lifetime {2}one_time/)
+
+    assert.deepEqual(
+      json('products', 'list', appId).data.map((product: { product_id: string }) => product.product_id),
+      ['pro_monthly', 'lifetime'],
+    )
+    assert.deepEqual(json('products', 'get', appId, 'pro_monthly'), added)
+    const listed = entitle('products', 'list', appId)
+    assert.match(
+      listed.stdout,
+      /pro_monthly {2}subscription {2}P1M {2}grants premium {2}app_store:com\.example/,
+    )
+
+    const exists = entitle(
+      'products',
+      'add',
+      appId,
+      'pro_monthly',
+      '--access-level',
+      'premium',
+      '--type',
+      'consumable',
+    )
+    assert.equal(exists.code, 1)
+    assert.match(exists.stderr, /^product_exists: /)
+    const taken = entitle(
+      'products',
+      'add',
+      appId,
+      'other',
+      '--access-level',
+      'premium',
+      '--type',
+      'consumable',
+      '--store-product',
+      'play_store:pro:monthly',
+    )
+    assert.equal(taken.code, 1)
+    assert.match(taken.stderr, /^store_product_taken: store_products\.0: .*pro_monthly/)
+    const noPeriod = entitle(
+      'products',
+      'add',
+      appId,
+      'p2',
+      '--access-level',
+      'premium',
+      '--type',
+      'subscription',
+    )
+    assert.equal(noPeriod.code, 1)
+    assert.match(noPeriod.stderr, /^validation_error: period: A subscription needs a period/)
+    const noLevel = entitle('products', 'add', appId, 'p3', '--access-level', 'gold', '--type', 'one_time')
+    assert.equal(noLevel.code, 1)
+    assert.match(noLevel.stderr, /^access_level_not_found: /)
+
+    assert.equal(json('access-levels', 'add', appId, 'gold').id, 'gold')
+    json('products', 'add', appId, 'gold_pass', '--access-level', 'gold', '--type', 'one_time')
+    const inUse = entitle('access-levels', 'delete', appId, 'gold')
+    assert.equal(inUse.code, 1)
+    assert.match(inUse.stderr, /^access_level_in_use: /)
+    assert.deepEqual(json('products', 'delete', appId, 'gold_pass'), {
+      deleted: true,
+      product_id: 'gold_pass',
+    })
+    assert.equal(json('access-levels', 'delete', appId, 'gold').deleted, true)
+    const gone = entitle('products', 'get', appId, 'gold_pass')
+    assert.equal(gone.code, 1)
+    assert.match(gone.stderr, /^product_not_found: /)
+    const settings = json('settings', 'get', appId)
+    assert.equal(settings.sharing_mode, 'enabled')
+    assert.equal(settings.exchange_rates_source, 'bundled')
+    const changed = json(
+      'settings',
+      'set',
+      appId,
+      '--sharing-mode',
+      'transfer',
+      '--sandbox-sharing-mode',
+      'disabled',
+    )
+    assert.equal(changed.sharing_mode, 'transfer')
+    assert.equal(changed.sandbox_sharing_mode, 'disabled')
+    assert.equal(changed.rate_limit_per_minute, null)
+    const shown = entitle('settings', 'get', appId)
+    assert.match(shown.stdout, /Sharing mode: transfer; sandbox sharing mode: disabled\./)
+    assert.match(shown.stdout, /Exchange rates: the bundled snapshot of \d{4}-\d{2}-\d{2}/)
+
+    const usage: [string[], RegExp][] = [
+      [['products', 'add', appId, 'x', '--type', 'one_time'], /^missing --access-level/],
+      [
+        ['products', 'add', appId, 'x', '--access-level', 'premium', '--type', 'lifetime'],
+        /^--type: Must be one of/,
+      ],
+      [['products', 'add', appId, 'x y', '--access-level', 'premium', '--type', 'one_time'], /^PRODUCT_ID: /],
+      [
+        [
+          'products',
+          'add',
+          appId,
+          'x',
+          '--access-level',
+          'premium',
+          '--type',
+          'one_time',
+          '--store-product',
+          'a',
+        ],
+        /^--store-product a: expected STORE:STORE_PRODUCT_ID/,
+      ],
+      [['products', 'get', appId], /^missing PRODUCT_ID/],
+      [['settings', 'set', appId], /^settings set needs /],
+      [['settings', 'set', appId, '--sharing-mode', 'sometimes'], /^--sharing-mode must be one of/],
+    ]
+    for (const [args, reason] of usage) {
+      const result = entitle(...args)
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`)
+      assert.match(result.stderr, reason)
+      assert.match(result.stderr, /Usage: entitle/)
+    }
   })
 
   it('applies migrations with `migrate`', () => {

@@ -3,6 +3,7 @@ import type { Database } from '../../db/open-database.ts'
 import { accessLevels, apiKeys, apps } from '../../db/schema.ts'
 import { resultTransaction } from '../../db/transaction.ts'
 import type { Result } from '../../platform/result.ts'
+import { FOREIGN_KEY_VIOLATION, sqlStateOf } from './sql-errors.ts'
 
 export type AppRow = typeof apps.$inferSelect
 export type ApiKeyRow = typeof apiKeys.$inferSelect
@@ -54,12 +55,22 @@ export function createAppsRepository(db: Database) {
       return row ?? null
     },
 
-    async updateApp(
-      appId: string,
-      changes: Partial<Pick<AppRow, 'name' | 'rateLimitPerMinute'>>,
-    ): Promise<AppRow | null> {
-      const [row] = await db.update(apps).set(changes).where(eq(apps.id, appId)).returning()
+    /** The app's row, held until the transaction ends so that read-modify-write changes cannot interleave. */
+    async findAppForUpdate(tx: Database, appId: string): Promise<AppRow | null> {
+      const [row] = await tx.select().from(apps).where(eq(apps.id, appId)).for('update')
       return row ?? null
+    },
+
+    async updateApp(
+      tx: Database,
+      appId: string,
+      changes: Partial<
+        Pick<AppRow, 'name' | 'rateLimitPerMinute' | 'sharingMode' | 'sandboxSharingMode' | 'exchangeRates'>
+      >,
+    ): Promise<AppRow> {
+      const [row] = await tx.update(apps).set(changes).where(eq(apps.id, appId)).returning()
+      if (!row) throw new Error('update of a locked app returned no row')
+      return row
     },
 
     async listApiKeys(appId: string): Promise<ApiKeyRow[]> {
@@ -110,12 +121,18 @@ export function createAppsRepository(db: Database) {
         .orderBy(asc(accessLevels.createdAt), asc(accessLevels.id))
     },
 
-    async deleteAccessLevel(appId: string, id: string): Promise<boolean> {
-      const deleted = await db
-        .delete(accessLevels)
-        .where(and(eq(accessLevels.appId, appId), eq(accessLevels.id, id)))
-        .returning({ id: accessLevels.id })
-      return deleted.length > 0
+    /** `in_use` when a product grants the level: the products' foreign key refuses the delete. */
+    async deleteAccessLevel(appId: string, id: string): Promise<'deleted' | 'not_found' | 'in_use'> {
+      try {
+        const deleted = await db
+          .delete(accessLevels)
+          .where(and(eq(accessLevels.appId, appId), eq(accessLevels.id, id)))
+          .returning({ id: accessLevels.id })
+        return deleted.length > 0 ? 'deleted' : 'not_found'
+      } catch (error) {
+        if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) return 'in_use'
+        throw error
+      }
     },
 
     /** Holds the app's row until the transaction ends, so checks on its keys cannot race. */

@@ -17,7 +17,7 @@ import {
   RotatedKeyResponse,
   UpdateAppSettingsBody,
 } from './apps.schemas.ts'
-import type { AppSettings, AppsService } from './apps.service.ts'
+import type { AppsService, InvalidSetting, SettingsChanges } from './apps.service.ts'
 import {
   accessLevelView,
   appDetailsView,
@@ -39,6 +39,7 @@ export type AppsFailure =
   | 'access_level_exists'
   | 'access_level_not_found'
   | 'access_level_protected'
+  | 'access_level_in_use'
 
 export const FAILURE_MESSAGES: Record<AppsFailure, string> = {
   app_not_found: 'App not found.',
@@ -47,9 +48,12 @@ export const FAILURE_MESSAGES: Record<AppsFailure, string> = {
   access_level_exists: 'This app already has an access level with this id.',
   access_level_not_found: 'This app has no access level with this id.',
   access_level_protected: 'The default access level premium cannot be deleted.',
+  access_level_in_use:
+    'A product of this app grants this access level; give the product another one or delete it first.',
 }
 
-function failure(code: AppsFailure): AppError {
+function failure(code: AppsFailure | InvalidSetting): AppError {
+  if (typeof code !== 'string') return new AppError(code.code, code.message, { source: code.source })
   return new AppError(code, FAILURE_MESSAGES[code], { source: null })
 }
 
@@ -203,7 +207,9 @@ export function appsRoutes({
         schema: {
           operationId: 'adminDeleteAccessLevel',
           summary: 'Delete an access level',
-          description: 'premium, the default access level, cannot be deleted (409).',
+          description:
+            'premium, the default access level, cannot be deleted (409 `access_level_protected`), nor a level ' +
+            'a product grants (409 `access_level_in_use`).',
           tags: TAGS,
           security: SECURITY,
           params: AccessLevelParams,
@@ -246,7 +252,9 @@ export function appsRoutes({
           operationId: 'adminUpdateAppSettings',
           summary: 'Change app settings',
           description:
-            'Fields not sent are left as they are; `rate_limit_per_minute: null` returns to the server default.',
+            'Fields not sent are left as they are; `rate_limit_per_minute: null` returns to the server default. ' +
+            "`exchange_rates` entries are merged into the app's table (a null value removes a currency); " +
+            '`exchange_rates: null` returns to the bundled snapshot.',
           tags: TAGS,
           security: SECURITY,
           params: AppIdParams,
@@ -255,9 +263,12 @@ export function appsRoutes({
         },
       },
       async (request) => {
-        const changes: Partial<AppSettings> = {}
-        if (request.body.rate_limit_per_minute !== undefined)
-          changes.rateLimitPerMinute = request.body.rate_limit_per_minute
+        const body = request.body
+        const changes: SettingsChanges = {}
+        if (body.rate_limit_per_minute !== undefined) changes.rateLimitPerMinute = body.rate_limit_per_minute
+        if (body.sharing_mode !== undefined) changes.sharingMode = body.sharing_mode
+        if (body.sandbox_sharing_mode !== undefined) changes.sandboxSharingMode = body.sandbox_sharing_mode
+        if (body.exchange_rates !== undefined) changes.exchangeRates = body.exchange_rates
         const result = await service.updateSettings(request.params.app_id, changes)
         if (!result.ok) throw failure(result.error)
         return settingsView(result.value, defaultRateLimitPerMinute)

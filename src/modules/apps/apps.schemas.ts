@@ -60,17 +60,57 @@ export const AccessLevelList = Type.Object({ data: Type.Array(AccessLevelRespons
 
 export const AccessLevelParams = Type.Object({ app_id: Type.String(), access_level_id: Type.String() })
 
+export const SHARING_MODES = ['enabled', 'transfer', 'disabled'] as const
+export type SharingMode = (typeof SHARING_MODES)[number]
+
+const SharingModeSchema = (description: string) =>
+  Type.Unsafe<SharingMode>({ type: 'string', enum: [...SHARING_MODES], description })
+
+const SHARING_MODE_HELP =
+  '`enabled`: every profile holding the purchase gets its access; `transfer`: the profile that restored or ' +
+  'bought it last takes it over; `disabled`: it stays with the first profile.'
+
 export const AppSettingsResponse = Type.Object({
   rate_limit_per_minute: Type.Unsafe<number | null>({
     type: ['integer', 'null'],
     description: "This app's limit per secret key; null means the server default",
   }),
   effective_rate_limit_per_minute: Type.Integer({ description: 'The limit in force' }),
+  sharing_mode: SharingModeSchema(
+    `How production purchases are shared between profiles. ${SHARING_MODE_HELP}`,
+  ),
+  sandbox_sharing_mode: SharingModeSchema('The same for sandbox purchases'),
+  exchange_rates: Type.Record(Type.String({ pattern: '^[A-Z]{3}$' }), Type.Number({ exclusiveMinimum: 0 }), {
+    description: 'The table in force: US dollars per one unit of each currency, by ISO 4217 code',
+  }),
+  exchange_rates_source: Type.Unsafe<'bundled' | 'custom'>({
+    type: 'string',
+    enum: ['bundled', 'custom'],
+    description: "`bundled`: Entitle's snapshot; `custom`: the app's own table (once changed)",
+  }),
+  exchange_rates_as_of: Type.Unsafe<string | null>({
+    type: ['string', 'null'],
+    format: 'date',
+    description: 'The date of the bundled snapshot; null for a custom table',
+  }),
 })
 
 export const UpdateAppSettingsBody = Type.Object({
   rate_limit_per_minute: Type.Optional(
     Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 1_000_000_000 }),
+  ),
+  sharing_mode: Type.Optional(SharingModeSchema(SHARING_MODE_HELP)),
+  sandbox_sharing_mode: Type.Optional(SharingModeSchema('The same for sandbox purchases')),
+  exchange_rates: Type.Optional(
+    Type.Unsafe<Record<string, number | null> | null>({
+      type: ['object', 'null'],
+      maxProperties: 300,
+      additionalProperties: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1_000_000_000 },
+      description:
+        "Merged into the app's table (the bundled snapshot the first time): keys are ISO 4217 codes (three " +
+        'capital letters), values US dollars per unit; a null value removes the currency. `null` instead of ' +
+        'an object returns to the bundled snapshot. USD is always 1.',
+    }),
   ),
 })
 

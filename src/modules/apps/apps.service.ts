@@ -3,6 +3,8 @@ import { type IdGenerator, isUuid } from '../../platform/ids.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
 import { generateApiKey, keyHint, sha256Hex } from '../../platform/secrets.ts'
 import type { AccessLevelRow, ApiKeyRow, AppRow, AppsRepository } from './apps.repository.ts'
+import type { SharingMode } from './apps.schemas.ts'
+import { effectiveExchangeRates } from './exchange-rates.ts'
 
 /** Every app has it from birth; set transaction grants it for products the catalog does not know. */
 export const DEFAULT_ACCESS_LEVEL = 'premium'
@@ -20,6 +22,80 @@ export interface IssuedKey {
 
 export interface AppSettings {
   rateLimitPerMinute: number | null
+  sharingMode: SharingMode
+  sandboxSharingMode: SharingMode
+  /** The app's own exchange-rate table; null while the bundled snapshot applies. */
+  exchangeRates: Record<string, number> | null
+}
+
+export interface SettingsChanges {
+  rateLimitPerMinute?: number | null
+  sharingMode?: SharingMode
+  sandboxSharingMode?: SharingMode
+  /**
+   * Entries merged into the app's table (the bundled snapshot the first time): a rate sets a currency, null
+   * removes it. null as a whole returns to the bundled snapshot.
+   */
+  exchangeRates?: Record<string, number | null> | null
+}
+
+/** A change the rules refuse, with the field it concerns. */
+export interface InvalidSetting {
+  code: 'validation_error'
+  source: string
+  message: string
+}
+
+const CURRENCY_CODE = /^[A-Z]{3}$/
+
+function settingsOf(app: AppRow): AppSettings {
+  return {
+    rateLimitPerMinute: app.rateLimitPerMinute,
+    sharingMode: app.sharingMode as SharingMode,
+    sandboxSharingMode: app.sandboxSharingMode as SharingMode,
+    exchangeRates: app.exchangeRates ?? null,
+  }
+}
+
+function invalidRates(entries: Record<string, number | null>): InvalidSetting | null {
+  for (const [currency, rate] of Object.entries(entries)) {
+    if (!CURRENCY_CODE.test(currency)) {
+      const shown = currency.length > 20 ? `${currency.slice(0, 20)}…` : currency
+      return {
+        code: 'validation_error',
+        source: 'exchange_rates',
+        message: `${JSON.stringify(shown)} is not a currency code: use three capital letters (ISO 4217), such as EUR.`,
+      }
+    }
+    if (rate !== null && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0)) {
+      return {
+        code: 'validation_error',
+        source: `exchange_rates.${currency}`,
+        message: 'A rate is a positive number of US dollars per unit, or null to remove the currency.',
+      }
+    }
+    if (currency === 'USD' && rate !== 1) {
+      return {
+        code: 'validation_error',
+        source: 'exchange_rates.USD',
+        message: 'Rates are in US dollars, so USD is always 1.',
+      }
+    }
+  }
+  return null
+}
+
+/** The app's table after merging `entries` into it. */
+function mergeRates(
+  stored: Record<string, number> | null,
+  entries: Record<string, number | null>,
+): Record<string, number> {
+  const merged: Record<string, number> = { ...effectiveExchangeRates(stored) }
+  for (const [currency, rate] of Object.entries(entries)) {
+    if (rate === null) delete merged[currency]
+    else merged[currency] = rate
+  }
+  return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 export interface AppsServiceDeps {
@@ -122,28 +198,55 @@ export function createAppsService({ repo, ids, clock, onCredentialsChanged }: Ap
     async deleteAccessLevel(
       appId: string,
       accessLevelId: string,
-    ): Promise<Result<true, 'app_not_found' | 'access_level_not_found' | 'access_level_protected'>> {
+    ): Promise<
+      Result<
+        true,
+        'app_not_found' | 'access_level_not_found' | 'access_level_protected' | 'access_level_in_use'
+      >
+    > {
       if (!(await findApp(appId))) return fail('app_not_found')
       if (accessLevelId === DEFAULT_ACCESS_LEVEL) return fail('access_level_protected')
-      return (await repo.deleteAccessLevel(appId, accessLevelId)) ? ok(true) : fail('access_level_not_found')
+      const outcome = await repo.deleteAccessLevel(appId, accessLevelId)
+      if (outcome === 'in_use') return fail('access_level_in_use')
+      return outcome === 'deleted' ? ok(true) : fail('access_level_not_found')
     },
 
     async getSettings(appId: string): Promise<Result<AppSettings, 'app_not_found'>> {
       const app = await findApp(appId)
-      return app ? ok({ rateLimitPerMinute: app.rateLimitPerMinute }) : fail('app_not_found')
+      return app ? ok(settingsOf(app)) : fail('app_not_found')
     },
 
+    /** Changes what is sent, under a lock on the app so that concurrent merges of rates all land. */
     async updateSettings(
       appId: string,
-      changes: Partial<AppSettings>,
-    ): Promise<Result<AppSettings, 'app_not_found'>> {
-      const current = await findApp(appId)
-      if (!current) return fail('app_not_found')
-      if (Object.keys(changes).length === 0) return ok({ rateLimitPerMinute: current.rateLimitPerMinute })
-      const app = await repo.updateApp(appId, changes)
-      if (!app) return fail('app_not_found')
-      onCredentialsChanged?.(appId)
-      return ok({ rateLimitPerMinute: app.rateLimitPerMinute })
+      changes: SettingsChanges,
+    ): Promise<Result<AppSettings, 'app_not_found' | InvalidSetting>> {
+      if (changes.exchangeRates) {
+        const invalid = invalidRates(changes.exchangeRates)
+        if (invalid) return fail(invalid)
+      }
+      if (!isUuid(appId)) return fail('app_not_found')
+      const outcome = await repo.transaction(async (tx) => {
+        const current = await repo.findAppForUpdate(tx, appId)
+        if (!current) return fail('app_not_found' as const)
+        const update: Parameters<AppsRepository['updateApp']>[2] = {}
+        if (changes.rateLimitPerMinute !== undefined) update.rateLimitPerMinute = changes.rateLimitPerMinute
+        if (changes.sharingMode !== undefined) update.sharingMode = changes.sharingMode
+        if (changes.sandboxSharingMode !== undefined) update.sandboxSharingMode = changes.sandboxSharingMode
+        // An empty object merges nothing, so a bundled table stays bundled.
+        if (
+          changes.exchangeRates !== undefined &&
+          (changes.exchangeRates === null || Object.keys(changes.exchangeRates).length > 0)
+        ) {
+          update.exchangeRates =
+            changes.exchangeRates === null ? null : mergeRates(current.exchangeRates, changes.exchangeRates)
+        }
+        if (Object.keys(update).length === 0) return ok(current)
+        return ok(await repo.updateApp(tx, appId, update))
+      })
+      if (!outcome.ok) return outcome
+      if (Object.keys(changes).length > 0) onCredentialsChanged?.(appId)
+      return ok(settingsOf(outcome.value))
     },
   }
 }

@@ -1,5 +1,6 @@
 import type { AccessLevelRow, ApiKeyRow, AppRow } from './apps.repository.ts'
 import type { AppSettings, CreatedApp, IssuedKey } from './apps.service.ts'
+import { BUNDLED_EXCHANGE_RATES_AS_OF, effectiveExchangeRates } from './exchange-rates.ts'
 
 // The JSON shapes of the admin API, shared by its routes and the CLI's --json output.
 
@@ -42,4 +43,9 @@ export const accessLevelView = (row: AccessLevelRow) => ({
 export const settingsView = (settings: AppSettings, defaultRateLimitPerMinute: number) => ({
   rate_limit_per_minute: settings.rateLimitPerMinute,
   effective_rate_limit_per_minute: settings.rateLimitPerMinute ?? defaultRateLimitPerMinute,
+  sharing_mode: settings.sharingMode,
+  sandbox_sharing_mode: settings.sandboxSharingMode,
+  exchange_rates: { ...effectiveExchangeRates(settings.exchangeRates) },
+  exchange_rates_source: settings.exchangeRates ? ('custom' as const) : ('bundled' as const),
+  exchange_rates_as_of: settings.exchangeRates ? null : BUNDLED_EXCHANGE_RATES_AS_OF,
 })
