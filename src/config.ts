@@ -52,6 +52,13 @@ export const ConfigSchema = Type.Object({
     default: 40000,
     description: 'Requests per minute per secret key for apps that set no limit of their own',
   }),
+  IDEMPOTENCY_WAIT_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 5000,
+    description:
+      'How long a repeat of a still-running Idempotency-Key request waits for its answer before 409 (ms)',
+  }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -63,6 +70,7 @@ const INTEGER_KEYS = new Set([
   'DATABASE_POOL_SIZE',
   'BODY_LIMIT_BYTES',
   'DEFAULT_RATE_LIMIT_PER_MINUTE',
+  'IDEMPOTENCY_WAIT_MS',
 ])
 
 /** Reads the known variables from `env`; unknown variables are ignored, empty strings count as unset. */

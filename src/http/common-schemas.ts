@@ -39,9 +39,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (`validation_error`, `parse_error`, or an endpoint-specific code)',
   401: 'Missing or wrong credentials',
   404: 'Not found',
-  409: 'Conflict with the current state',
+  409: 'Conflict with the current state (on a server-side write also `idempotency_in_flight`; see Retry-After)',
   413: 'Body larger than the configured limit (`payload_too_large`)',
   415: 'Body not sent as JSON (`unsupported_media_type`)',
+  422: 'The Idempotency-Key was first used with another request (`idempotency_key_reused`)',
   429: 'Rate limit exceeded (`rate_limited`); see Retry-After',
   500: 'Internal error (`internal_error`)',
   503: 'Database unavailable (`service_unavailable`)',
@@ -57,8 +58,10 @@ export function errorResponses(style: ErrorStyle, statuses: readonly number[]): 
   return out
 }
 
+/** Statuses of the Idempotency-Key header, which every server-side write accepts (src/http/idempotency.ts). */
+export const IDEMPOTENCY_ERRORS = [409, 422] as const
 /** Statuses any request with a body can meet besides its own rules. */
-export const WRITE_ERRORS = [400, 401, 413, 415, 429, 500, 503] as const
+export const WRITE_ERRORS = [400, 401, 413, 415, 429, 500, 503, ...IDEMPOTENCY_ERRORS] as const
 /** Statuses any request without a body can meet. */
 export const READ_ERRORS = [400, 401, 429, 500, 503] as const
 
