@@ -83,6 +83,7 @@ CREATE TABLE "store_transactions" (
 	"purchase_id" uuid NOT NULL,
 	"profile_id" uuid NOT NULL,
 	"record" jsonb NOT NULL,
+	"price_usd" double precision,
 	"revenue_usd" double precision DEFAULT 0 NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "store_transactions_app_id_store_store_transaction_id_pk" PRIMARY KEY("app_id","store","store_transaction_id")

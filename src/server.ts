@@ -6,6 +6,7 @@ import { bootstrap, startBanner } from './bootstrap.ts'
 import type { Config } from './config.ts'
 import { databaseTargetFrom } from './db/database-target.ts'
 import { openDatabase } from './db/open-database.ts'
+import { startScheduler } from './modules/entitlements/scheduler.ts'
 import { createServices } from './services.ts'
 
 function createLogger(config: Config) {
@@ -29,6 +30,7 @@ export async function serve(config: Config): Promise<void> {
   const database = await openDatabase(databaseTargetFrom(config))
   let phase: Phase = 'starting'
   let app: FastifyInstance | undefined
+  let scheduler: ReturnType<typeof startScheduler> | undefined
   try {
     const services = createServices(database)
     const server = await buildApp({ services, config, logger, phase: () => phase })
@@ -38,6 +40,7 @@ export async function serve(config: Config): Promise<void> {
       if (err) logger.error({ err }, 'stopping after an uncaught error')
       else logger.info({ signal }, 'stopping: finishing in-flight requests')
       phase = 'stopping'
+      await scheduler?.stop()
       await server.close()
       await database.close()
       logger.info('stopped cleanly')
@@ -48,6 +51,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ database: database.description }, 'migrations applied')
     const firstStart = await bootstrap(services, config)
     phase = 'ready'
+    scheduler = startScheduler(services.entitlements, logger)
 
     const address = server.server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT
@@ -56,6 +60,7 @@ export async function serve(config: Config): Promise<void> {
     process.stdout.write(`\n${startBanner(firstStart, baseUrl, database.description)}\n\n`)
   } catch (error) {
     // A failed migration must not leave a port open that answers 503 forever.
+    await scheduler?.stop().catch(() => {})
     await app?.close().catch(() => {})
     await database.close().catch(() => {})
     throw error

@@ -34,6 +34,11 @@ export type RawQuery = <Row>(statement: PreparedStatement, values: unknown[]) =>
 export interface DatabaseHandle {
   db: Database
   rawQuery: RawQuery
+  /**
+   * One transaction of raw statements, for write paths that run many small statements per request. Commits
+   * when `work` resolves, rolls back when it throws. Cast int8 columns in SQL: the drivers disagree on them.
+   */
+  rawTransaction<T>(work: (query: RawQuery) => Promise<T>): Promise<T>
   engine: 'pglite' | 'postgres'
   /** A short human description for the startup log (never the password). */
   description: string
@@ -76,6 +81,13 @@ async function openPglite(target: { engine: 'pglite'; dataDir: string } | { engi
     db,
     rawQuery: async <Row>(statement: PreparedStatement, values: unknown[]) =>
       (await client.query<Row>(statement.text, values)).rows,
+    rawTransaction: <T>(work: (query: RawQuery) => Promise<T>) =>
+      client.transaction((tx) =>
+        work(
+          async <Row>(statement: PreparedStatement, values: unknown[]) =>
+            (await tx.query<Row>(statement.text, values)).rows,
+        ),
+      ),
     engine: 'pglite' as const,
     description,
     // One process owns a PGlite directory (the lock above), so no migration lock is needed.
@@ -117,6 +129,15 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
       client.unsafe(statement.text, values as postgres.ParameterOrJSON<never>[], {
         prepare: true,
       }) as unknown as Promise<Row[]>,
+    rawTransaction: <T>(work: (query: RawQuery) => Promise<T>) =>
+      client.begin((sql) =>
+        work(
+          <Row>(statement: PreparedStatement, values: unknown[]) =>
+            sql.unsafe(statement.text, values as postgres.ParameterOrJSON<never>[], {
+              prepare: true,
+            }) as unknown as Promise<Row[]>,
+        ),
+      ) as Promise<T>,
     engine: 'postgres',
     description: `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
     migrate: async () => {

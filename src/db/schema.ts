@@ -235,6 +235,8 @@ export const storeTransactions = pgTable(
     /** The profile the revenue is attributed to (the chain's parent when first seen). */
     profileId: uuid('profile_id').notNull(),
     record: jsonb('record').$type<unknown>().notNull(),
+    /** The price in USD at the rate of the day the transaction was first recorded; null: no rate. */
+    priceUsd: doublePrecision('price_usd'),
     revenueUsd: doublePrecision('revenue_usd').notNull().default(0),
     updatedAt: updatedAt(),
   },

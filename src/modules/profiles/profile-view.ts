@@ -1,10 +1,11 @@
+import type { ProfileEntitlements } from '../entitlements/entitlement-model.ts'
+import { renderEntitlements } from '../entitlements/render-entitlements.ts'
 import type { WireProfile } from './profile-response.schemas.ts'
 import type { ProfileView } from './profiles.repository.ts'
 
 /**
- * The wire profile, read from the stored row as-is. access_levels, subscriptions and non_subscriptions are
- * the entitlement projection, which the entitlement engine (a later module) keeps on write; until a
- * profile has purchases or grants they are empty lists, never null.
+ * The wire profile, read from the stored row as-is: access_levels, subscriptions and non_subscriptions come
+ * from the entitlement projection kept on write, rendered for the moment of the request.
  */
 export function toWireProfile(row: ProfileView, now: Date): WireProfile {
   return {
@@ -15,8 +16,6 @@ export function toWireProfile(row: ProfileView, now: Date): WireProfile {
     segment_hash: row.segmentHash,
     timestamp: now.getTime(),
     custom_attributes: row.customAttributes,
-    access_levels: [],
-    subscriptions: [],
-    non_subscriptions: [],
+    ...renderEntitlements(row.entitlements as ProfileEntitlements, now),
   }
 }

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database, DatabaseHandle, PreparedStatement } from '../../db/open-database.ts'
-import { profileInstallations, profiles } from '../../db/schema.ts'
+import { ledgerEntries, profileInstallations, profiles } from '../../db/schema.ts'
 import { resultTransaction } from '../../db/transaction.ts'
 import { fail, type Result } from '../../platform/result.ts'
 import { checkMatches, type Identification, lookupKey } from './profile-identity.ts'
@@ -16,10 +16,11 @@ export type InstallationFields = Partial<
 /** What the wire profile is made of: read on every GET, so it is all that GET reads. */
 export type ProfileView = Pick<
   ProfileRow,
-  'id' | 'appId' | 'customerUserId' | 'totalRevenueUsd' | 'segmentHash' | 'customAttributes'
+  'id' | 'appId' | 'customerUserId' | 'totalRevenueUsd' | 'segmentHash' | 'customAttributes' | 'entitlements'
 >
 
-const VIEW_COLUMNS = 'id, app_id, customer_user_id, total_revenue_usd, segment_hash, custom_attributes'
+const VIEW_COLUMNS =
+  'id, app_id, customer_user_id, total_revenue_usd, segment_hash, custom_attributes, entitlements'
 const VIEW_BY_ID: PreparedStatement = {
   name: 'profile_view_by_id',
   text: `select ${VIEW_COLUMNS} from profiles where app_id = $1 and id = $2`,
@@ -36,6 +37,7 @@ interface ProfileViewRecord {
   total_revenue_usd: number
   segment_hash: string
   custom_attributes: ProfileRow['customAttributes']
+  entitlements: ProfileRow['entitlements']
 }
 
 export interface ProfileKey {
@@ -86,6 +88,7 @@ export function createProfilesRepository({ db, rawQuery }: Pick<DatabaseHandle, 
         totalRevenueUsd: record.total_revenue_usd,
         segmentHash: record.segment_hash,
         customAttributes: record.custom_attributes,
+        entitlements: record.entitlements,
       }
     },
 
@@ -131,12 +134,28 @@ export function createProfilesRepository({ db, rawQuery }: Pick<DatabaseHandle, 
       return row
     },
 
-    async delete(appId: string, profileId: string): Promise<boolean> {
-      const deleted = await db
-        .delete(profiles)
-        .where(and(eq(profiles.appId, appId), eq(profiles.id, profileId)))
-        .returning({ id: profiles.id })
-      return deleted.length > 0
+    /**
+     * Deletes the profile and records it in the ledger in one transaction: the ledger keeps its entries, and
+     * a fold must know from when on the profile no longer holds shared purchases.
+     */
+    async delete(appId: string, profileId: string, ledger: { entryId: string; at: Date }): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const deleted = await tx
+          .delete(profiles)
+          .where(and(eq(profiles.appId, appId), eq(profiles.id, profileId)))
+          .returning({ id: profiles.id })
+        if (deleted.length === 0) return false
+        const recordedAt = ledger.at.toISOString()
+        await tx.insert(ledgerEntries).values({
+          id: ledger.entryId,
+          appId,
+          profileId,
+          kind: 'profile_deleted',
+          recordedAt: ledger.at,
+          entry: { kind: 'profile_deleted', id: ledger.entryId, profileId, recordedAt },
+        })
+        return true
+      })
     },
 
     /** Creates the device row or updates only the fields sent this time. */

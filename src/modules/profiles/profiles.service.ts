@@ -232,7 +232,9 @@ export function createProfilesService({ repo, clock, ids }: ProfilesServiceDeps)
     async delete(appId: string, identification: Identification): Promise<Result<true, ProfileWriteFailure>> {
       const found = await repo.findIdentified(repo.db, appId, identification)
       if (!found.ok) return found
-      return (await repo.delete(appId, found.value.id)) ? ok(true) : fail({ kind: 'profile_not_found' })
+      return (await repo.delete(appId, found.value.id, { entryId: ids.uuid(), at: clock.now() }))
+        ? ok(true)
+        : fail({ kind: 'profile_not_found' })
     },
   }
 }

@@ -1,0 +1,434 @@
+import type { RawQuery } from '../../db/open-database.ts'
+import type { Clock } from '../../platform/clock.ts'
+import type { IdGenerator } from '../../platform/ids.ts'
+import { fail, ok, type Result } from '../../platform/result.ts'
+import { effectiveExchangeRates, toUsd } from '../apps/exchange-rates.ts'
+import { checkMatches, type Identification, lookupKey } from '../profiles/profile-identity.ts'
+import type { GrantRequest, NormalizedTransaction, RevokeRequest } from '../purchases/transaction-rules.ts'
+import { applyEntry, chainEndEvents, type EventDraft, type World } from './apply-entry.ts'
+import {
+  type ChainState,
+  chainKeyOf,
+  DEFAULT_ACCESS_LEVEL_ID,
+  type GrantEntry,
+  type LedgerEntry,
+  type ResolvedProduct,
+  type RevokeEntry,
+  type SharingMode,
+  transactionKeyOf,
+} from './entitlement-model.ts'
+import type { ChainRow, EntitlementsRepository, LockedProfile, NewJob } from './entitlements.repository.ts'
+import { buildEvent } from './event-payloads.ts'
+import { chainAccessEnd, grantEnd } from './render-entitlements.ts'
+import { checkRevoke, type RevokeFailure } from './revoke-rules.ts'
+
+export type PurchaseFailure =
+  | { kind: 'profile_not_found' }
+  | { kind: 'customer_user_id_mismatch' }
+  | { kind: 'paid_access_level_does_not_exist'; accessLevelId: string }
+  /** The store transaction id is already recorded under another original transaction id. */
+  | { kind: 'original_transaction_mismatch'; recordedUnder: string }
+  | RevokeFailure
+
+/** What the purchase routes answer with: the profile as it is after the write. */
+export type PurchasedProfile = LockedProfile
+
+export interface EntitlementsServiceDeps {
+  repo: EntitlementsRepository
+  clock: Clock
+  ids: IdGenerator
+}
+
+const SHARING_MODES = new Set<SharingMode>(['enabled', 'transfer', 'disabled'])
+const asSharingMode = (value: string): SharingMode =>
+  SHARING_MODES.has(value as SharingMode) ? (value as SharingMode) : 'enabled'
+
+export const CHAIN_END_JOB = 'chain_end'
+
+/**
+ * Stores report a renewal around the moment the period ends, sometimes a little after it. An auto-renewing
+ * subscription is told expired only when no renewal has come this long after its end; the event still
+ * carries the end as its business time. Access itself (expires_at) is never stretched by this.
+ */
+export const RENEWAL_LEEWAY_MS = 60 * 60 * 1000
+
+export function endEventsDueAt(chain: ChainState, end: string): string {
+  const txn = chain.latest
+  const expectsRenewal = txn.renewStatus && txn.billingIssueDetectedAt === null && txn.refundedAt === null
+  return expectsRenewal ? new Date(Date.parse(end) + RENEWAL_LEEWAY_MS).toISOString() : end
+}
+export const GRANT_START_JOB = 'grant_start'
+export const REVOKE_JOB = 'revoke'
+
+export function createEntitlementsService({ repo, clock, ids }: EntitlementsServiceDeps) {
+  /** The locked profiles as the reducer's world, plus the chain and transaction rows when given. */
+  function worldOf(profiles: Map<string, LockedProfile>): World {
+    return { chains: new Map(), transactions: new Map(), profiles: new Map(profiles) }
+  }
+
+  /**
+   * Turns drafts into stored events: numbered per profile, with the payload built from the state after the
+   * change, and each profile's `profiles_sharing_access_level` from the chain's holders.
+   */
+  function buildEvents(
+    drafts: EventDraft[],
+    profiles: Map<string, LockedProfile>,
+    world: World,
+    at: string,
+  ): (ReturnType<typeof buildEvent> & { profileSeq: number })[] {
+    const built: (ReturnType<typeof buildEvent> & { profileSeq: number })[] = []
+    for (const draft of drafts) {
+      const profile = profiles.get(draft.profileId)
+      if (!profile) continue
+      profile.eventSeq += 1
+      const chain = draft.transaction ? world.chains.get(draft.transaction.chainKey) : undefined
+      const sharingChain =
+        chain ??
+        [...world.chains.values()].find(
+          (candidate) =>
+            candidate.holders.includes(profile.id) && candidate.product.accessLevelId === draft.accessLevelId,
+        )
+      const others = (sharingChain?.holders ?? []).filter((id) => id !== profile.id && profiles.has(id))
+      const sharing =
+        others.length > 0
+          ? others.map((id) => ({
+              profile_id: id,
+              customer_user_id: profiles.get(id)?.customerUserId ?? null,
+            }))
+          : null
+      built.push({
+        ...buildEvent(draft, { id: ids.uuid(), at, profile, sharing }),
+        profileSeq: profile.eventSeq,
+      })
+    }
+    return built
+  }
+
+  async function persist(
+    query: RawQuery,
+    appId: string,
+    entry: LedgerEntry | null,
+    world: World,
+    profiles: Map<string, LockedProfile>,
+    drafts: EventDraft[],
+    jobs: NewJob[],
+    at: string,
+  ): Promise<void> {
+    const events = buildEvents(drafts, profiles, world, at)
+    if (entry) await repo.appendLedgerEntry(query, appId, entry)
+    for (const profile of profiles.values()) {
+      if (!world.profiles.has(profile.id)) continue
+      await repo.saveProfile(query, appId, profile, at)
+    }
+    await repo.insertEvents(query, appId, events)
+    await repo.insertJobs(query, appId, jobs)
+  }
+
+  async function identify(
+    query: RawQuery,
+    appId: string,
+    identification: Identification,
+  ): Promise<Result<{ id: string }, PurchaseFailure>> {
+    const matched = checkMatches(
+      identification,
+      await repo.findProfile(query, appId, lookupKey(identification)),
+    )
+    return matched.ok ? ok(matched.value) : fail({ kind: matched.error })
+  }
+
+  function chainJobs(
+    world: World,
+    chainKey: string,
+    chain: ChainState,
+    row: ChainRow,
+    now: string,
+  ): { drafts: EventDraft[]; jobs: NewJob[] } {
+    const end = chainAccessEnd({ kind: chain.kind, latest: chain.latest })
+    if (end === null || chain.latest.refundedAt !== null || row.endEventsWrittenFor === end) {
+      return { drafts: [], jobs: [] }
+    }
+    const due = endEventsDueAt(chain, end)
+    if (due <= now) {
+      row.endEventsWrittenFor = end
+      return { drafts: chainEndEvents(world, chainKey, chain, end), jobs: [] }
+    }
+    const parent = chain.holders[0]
+    if (parent === undefined) return { drafts: [], jobs: [] }
+    const subject = JSON.stringify([chain.store, chain.storeOriginalTransactionId])
+    return {
+      drafts: [],
+      jobs: [{ id: ids.uuid(), profileId: parent, kind: CHAIN_END_JOB, subject, dueAt: due }],
+    }
+  }
+
+  /**
+   * Grant and revoke: one profile, one ledger entry, and a job for the moment the entry takes effect when
+   * that is later than now.
+   */
+  function writeProfileEntry(
+    appId: string,
+    identification: Identification,
+    now: string,
+    build: (
+      profile: LockedProfile,
+    ) => Result<
+      { entry: GrantEntry | RevokeEntry; effectiveAt: { kind: string; at: string } },
+      PurchaseFailure
+    >,
+  ): Promise<Result<PurchasedProfile, PurchaseFailure>> {
+    return repo.transaction(async (query) => {
+      const target = await identify(query, appId, identification)
+      if (!target.ok) return target
+      const profiles = await repo.lockProfiles(query, appId, [target.value.id])
+      const profile = profiles.get(target.value.id)
+      if (!profile) return fail({ kind: 'profile_not_found' })
+      const built = build(profile)
+      if (!built.ok) return built
+      const { entry, effectiveAt } = built.value
+      const world = worldOf(profiles)
+      const drafts = applyEntry(world, entry)
+      const jobs: NewJob[] =
+        effectiveAt.at > now
+          ? [
+              {
+                id: ids.uuid(),
+                profileId: profile.id,
+                kind: effectiveAt.kind,
+                subject: entry.accessLevelId,
+                dueAt: effectiveAt.at,
+              },
+            ]
+          : []
+      await persist(query, appId, entry, world, profiles, drafts, jobs, now)
+      return ok(profile)
+    })
+  }
+
+  return {
+    async setTransaction(
+      appId: string,
+      identification: Identification,
+      txn: NormalizedTransaction,
+    ): Promise<Result<PurchasedProfile, PurchaseFailure>> {
+      const now = clock.now().toISOString()
+      const context = await repo.purchaseContext(appId, txn.store, txn.storeProductId)
+      if (!context) return fail({ kind: 'profile_not_found' })
+      const product: ResolvedProduct = context.product
+        ? {
+            productId: context.product.productId,
+            accessLevelId: context.product.accessLevelId,
+            type: context.product.type as ResolvedProduct['type'],
+          }
+        : {
+            productId: null,
+            accessLevelId: DEFAULT_ACCESS_LEVEL_ID,
+            type: txn.purchaseType === 'subscription' ? 'subscription' : 'one_time',
+          }
+      const sharingMode = asSharingMode(
+        txn.environment === 'Sandbox' ? context.sandboxSharingMode : context.sharingMode,
+      )
+      const freshPriceUsd = toUsd(
+        txn.price.value,
+        txn.price.currency,
+        effectiveExchangeRates(context.exchangeRates),
+      )
+
+      return repo.transaction(async (query) => {
+        const target = await identify(query, appId, identification)
+        if (!target.ok) return target
+        await repo.lockChain(query, appId, txn.store, txn.storeOriginalTransactionId)
+        const chainKey = chainKeyOf(txn.store, txn.storeOriginalTransactionId)
+        const chainRow = await repo.chain(query, appId, txn.store, txn.storeOriginalTransactionId)
+        const stored = await repo.storedTransaction(query, appId, txn.store, txn.storeTransactionId)
+        if (stored && stored.storeOriginalTransactionId !== txn.storeOriginalTransactionId) {
+          return fail({
+            kind: 'original_transaction_mismatch',
+            recordedUnder: stored.storeOriginalTransactionId,
+          })
+        }
+        // An update in place keeps the USD value of the day it was first recorded, unless the price changed.
+        const samePrice =
+          stored !== null &&
+          stored.record.price.value === txn.price.value &&
+          stored.record.price.currency === txn.price.currency
+        const priceUsd = samePrice ? stored.priceUsd : freshPriceUsd
+        // The transaction's revenue may belong to a profile that no longer holds the chain (transfer).
+        const profiles = await repo.lockProfiles(query, appId, [
+          target.value.id,
+          ...(chainRow?.state.holders ?? []),
+          ...(stored ? [stored.profileId] : []),
+        ])
+        const profile = profiles.get(target.value.id)
+        if (!profile) return fail({ kind: 'profile_not_found' })
+
+        const world = worldOf(profiles)
+        if (chainRow) world.chains.set(chainKey, chainRow.state)
+        if (stored) world.transactions.set(transactionKeyOf(txn.store, txn.storeTransactionId), stored)
+        const row: ChainRow = {
+          state: chainRow?.state as ChainState,
+          endEventsWrittenFor: chainRow?.endEventsWrittenFor ?? null,
+        }
+
+        const drafts: EventDraft[] = []
+        // An expiry that fell due before this write but whose job has not run yet is told first.
+        if (chainRow) drafts.push(...chainJobs(world, chainKey, chainRow.state, row, now).drafts)
+
+        const entry: LedgerEntry = {
+          kind: 'transaction',
+          id: ids.uuid(),
+          profileId: profile.id,
+          recordedAt: now,
+          profileAnonymous: profile.customerUserId === null,
+          sharingMode,
+          purchaseId: stored?.purchaseId ?? ids.uuid(),
+          product,
+          priceUsd,
+          transaction: txn,
+        }
+        drafts.push(...applyEntry(world, entry))
+        const chain = world.chains.get(chainKey) as ChainState
+        row.state = chain
+        const after = chainJobs(world, chainKey, chain, row, now)
+        drafts.push(...after.drafts)
+
+        await repo.saveChain(query, appId, row, now)
+        await repo.saveTransaction(
+          query,
+          appId,
+          world.transactions.get(transactionKeyOf(txn.store, txn.storeTransactionId)) as NonNullable<
+            typeof stored
+          >,
+          now,
+        )
+        await persist(query, appId, entry, world, profiles, drafts, after.jobs, now)
+        return ok(profile)
+      })
+    },
+
+    async grant(
+      appId: string,
+      identification: Identification,
+      request: GrantRequest,
+    ): Promise<Result<PurchasedProfile, PurchaseFailure>> {
+      const now = clock.now().toISOString()
+      if (!(await repo.accessLevelExists(appId, request.accessLevelId))) {
+        return fail({ kind: 'paid_access_level_does_not_exist', accessLevelId: request.accessLevelId })
+      }
+      const startsAt = request.startsAt ?? now
+      return writeProfileEntry(appId, identification, now, (profile) =>
+        ok({
+          entry: {
+            kind: 'grant',
+            id: ids.uuid(),
+            profileId: profile.id,
+            recordedAt: now,
+            accessLevelId: request.accessLevelId,
+            startsAt,
+            expiresAt: request.expiresAt,
+          },
+          effectiveAt: { kind: GRANT_START_JOB, at: startsAt },
+        }),
+      )
+    },
+
+    async revoke(
+      appId: string,
+      identification: Identification,
+      request: RevokeRequest,
+    ): Promise<Result<PurchasedProfile, PurchaseFailure>> {
+      const now = clock.now().toISOString()
+      if (!(await repo.accessLevelExists(appId, request.accessLevelId))) {
+        return fail({ kind: 'paid_access_level_does_not_exist', accessLevelId: request.accessLevelId })
+      }
+      if (request.revokeAt !== null && request.revokeAt < now) return fail({ kind: 'value_error' })
+      const revokeAt = request.revokeAt ?? now
+      return writeProfileEntry(appId, identification, now, (profile) => {
+        const allowed = checkRevoke(profile.entitlements, profile.id, request.accessLevelId, revokeAt, now)
+        if (!allowed.ok) return allowed
+        return ok({
+          entry: {
+            kind: 'revoke',
+            id: ids.uuid(),
+            profileId: profile.id,
+            recordedAt: now,
+            accessLevelId: request.accessLevelId,
+            revokeAt,
+          },
+          effectiveAt: { kind: REVOKE_JOB, at: revokeAt },
+        })
+      })
+    },
+
+    /**
+     * Runs jobs that have fallen due, one per transaction, and answers how many ran. Safe with any number of
+     * processes: a job is claimed with FOR UPDATE SKIP LOCKED, and a chain being written right now is left
+     * for the next round rather than waited for.
+     */
+    async runDueJobs(limit = 100): Promise<number> {
+      let ran = 0
+      while (ran < limit) {
+        const now = clock.now().toISOString()
+        const outcome = await repo.transaction(async (query) => {
+          const job = await repo.claimDueJob(query, now)
+          if (!job) return 'idle' as const
+          const handled = await runJob(query, job)
+          if (handled) await repo.deleteJob(query, job.id)
+          return handled ? ('ran' as const) : ('busy' as const)
+        })
+        if (outcome !== 'ran') break
+        ran += 1
+      }
+      return ran
+    },
+  }
+
+  /** Writes the events of one due job; false when its chain is being written and it should wait a round. */
+  async function runJob(
+    query: RawQuery,
+    job: import('./entitlements.repository.ts').JobRow,
+  ): Promise<boolean> {
+    if (job.kind === CHAIN_END_JOB) {
+      const [store, originalId] = JSON.parse(job.subject) as [string, string]
+      if (!(await repo.tryLockChain(query, job.appId, store, originalId))) return false
+      const chainRow = await repo.chain(query, job.appId, store, originalId)
+      if (!chainRow) return true
+      const chain = chainRow.state
+      const end = chainAccessEnd({ kind: chain.kind, latest: chain.latest })
+      // A later write moved the end or already told it: this job is stale.
+      if (end === null || endEventsDueAt(chain, end) !== job.dueAt || chainRow.endEventsWrittenFor === end) {
+        return true
+      }
+      const profiles = await repo.lockProfiles(query, job.appId, chain.holders)
+      const world = worldOf(profiles)
+      const chainKey = chainKeyOf(store, originalId)
+      world.chains.set(chainKey, chain)
+      const drafts = chainEndEvents(world, chainKey, chain, end)
+      await repo.markChainEndWritten(query, job.appId, chain, end)
+      await persist(query, job.appId, null, world, profiles, drafts, [], clock.now().toISOString())
+      return true
+    }
+    const profiles = await repo.lockProfiles(query, job.appId, [job.profileId])
+    const profile = profiles.get(job.profileId)
+    if (!profile) return true
+    const accessLevelId = job.subject
+    const due =
+      job.kind === GRANT_START_JOB
+        ? profile.entitlements.grants.some(
+            (g) => g.accessLevelId === accessLevelId && g.startsAt === job.dueAt,
+          )
+        : profile.entitlements.grants.some(
+            (g) => g.accessLevelId === accessLevelId && grantEnd(g) === job.dueAt,
+          ) ||
+          [...profile.entitlements.chains, ...profile.entitlements.purchases].some(
+            (c) => c.accessLevelId === accessLevelId && c.revokedAt === job.dueAt,
+          )
+    if (!due) return true
+    const drafts: EventDraft[] = [
+      { profileId: profile.id, eventType: 'access_level_updated', eventDatetime: job.dueAt, accessLevelId },
+    ]
+    await persist(query, job.appId, null, worldOf(profiles), profiles, drafts, [], job.dueAt)
+    return true
+  }
+}
+
+export type EntitlementsService = ReturnType<typeof createEntitlementsService>

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { databaseTargetFrom } from '../../src/db/database-target.ts'
+import { openDatabase } from '../../src/db/open-database.ts'
+import { createEntitlementsRepository } from '../../src/modules/entitlements/entitlements.repository.ts'
+import { createEntitlementsService } from '../../src/modules/entitlements/entitlements.service.ts'
+import { fixedClock } from '../../src/platform/clock.ts'
+import { systemIds } from '../../src/platform/ids.ts'
+import { buildTestApp, ENGINE } from '../support/harness.ts'
+import { eventTypesOf, newProfile, setTransaction, subscriptionBody } from '../support/purchases.ts'
+
+const clock = fixedClock(new Date('2026-01-10T00:00:00Z'))
+const h = await buildTestApp({ clock })
+
+/** A second worker, as another process would run it: on PostgreSQL with connections of its own. */
+async function secondWorker() {
+  if (ENGINE === 'pglite') return h.services.entitlements
+  const database = await openDatabase(databaseTargetFrom(h.config))
+  after(() => database.close())
+  return createEntitlementsService({ repo: createEntitlementsRepository(database), clock, ids: systemIds })
+}
+
+describe('scheduler', () => {
+  it('workers running side by side write each expiry once', async () => {
+    clock.set(new Date('2026-01-10T00:00:00Z'))
+    const tenant = await h.createTenant()
+    const profiles = []
+    for (let i = 0; i < 12; i++) {
+      const profile = await newProfile(tenant)
+      const answer = await setTransaction(
+        tenant,
+        profile.headers,
+        subscriptionBody({
+          purchased_at: '2026-01-10T00:00:00Z',
+          originally_purchased_at: '2026-01-10T00:00:00Z',
+          expires_at: '2026-02-10T00:00:00Z',
+          renew_status: false,
+          renew_status_changed_at: '2026-01-10T00:00:01Z',
+        }),
+      )
+      assert.equal(answer.statusCode, 200, answer.body)
+      profiles.push(profile)
+    }
+    const other = await secondWorker()
+    clock.set(new Date('2026-02-10T00:00:01Z'))
+    await Promise.all([
+      h.services.entitlements.runDueJobs(),
+      other.runDueJobs(),
+      h.services.entitlements.runDueJobs(),
+      other.runDueJobs(),
+    ])
+    for (const profile of profiles) {
+      const expired = (await eventTypesOf(h, tenant.appId, profile.profileId)).filter(
+        (type) => type === 'subscription_expired',
+      )
+      assert.equal(expired.length, 1, profile.profileId)
+    }
+  })
+
+  it('a job whose chain is being written is left for the next round, not waited for', async () => {
+    clock.set(new Date('2026-03-01T00:00:00Z'))
+    const tenant = await h.createTenant()
+    const profile = await newProfile(tenant)
+    const body = subscriptionBody({
+      purchased_at: '2026-03-01T00:00:00Z',
+      originally_purchased_at: '2026-03-01T00:00:00Z',
+      expires_at: '2026-03-05T00:00:00Z',
+      renew_status: false,
+      renew_status_changed_at: '2026-03-01T00:00:01Z',
+    })
+    assert.equal((await setTransaction(tenant, profile.headers, body)).statusCode, 200)
+    clock.set(new Date('2026-03-05T00:00:01Z'))
+    await h.services.entitlements.runDueJobs()
+    await h.services.entitlements.runDueJobs()
+    const types = await eventTypesOf(h, tenant.appId, profile.profileId)
+    assert.equal(types.filter((type) => type === 'subscription_expired').length, 1)
+    assert.equal(types.at(-1), 'access_level_updated')
+  })
+})
