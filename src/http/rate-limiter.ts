@@ -32,7 +32,8 @@ export function createRateLimiter(): RateLimiter {
         bucket = { tokens: capacity, updatedMs: nowMs, limitPerMinute }
         buckets.set(key, bucket)
       }
-      bucket.tokens = Math.min(capacity, bucket.tokens + (nowMs - bucket.updatedMs) * perMs)
+      // A clock stepped back refills nothing but must not take tokens away either.
+      bucket.tokens = Math.min(capacity, bucket.tokens + Math.max(0, nowMs - bucket.updatedMs) * perMs)
       bucket.updatedMs = nowMs
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1

@@ -25,6 +25,12 @@ describe('rate limiter', () => {
     assert.equal(limiter.take('slow', 2, 29_000), 1)
     assert.equal(limiter.take('slow', 2, 30_000), 0)
   })
+
+  it('does not lock a key out when the clock steps back', () => {
+    const limiter = createRateLimiter()
+    assert.equal(limiter.take('k', 600, 10_000_000), 0)
+    assert.equal(limiter.take('k', 600, 1_000), 0, 'an hour back in time still has the burst left')
+  })
 })
 
 describe('secrets', () => {
