@@ -5,15 +5,19 @@ import { AppError } from './errors.ts'
 import { adminAuthHook } from './http/admin-auth.ts'
 import { apiKeyAuthHook } from './http/api-key-auth.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
+import { registerIdempotency } from './http/idempotency.ts'
 import { registerJsonBodyParser } from './http/json-body-parser.ts'
 import { registerOpenApi } from './http/openapi.ts'
 import { createRateLimiter } from './http/rate-limiter.ts'
 import { enforceResponseSchemas } from './http/response-validation.ts'
 import { validatorCompiler } from './http/validation.ts'
 import { appsRoutes } from './modules/apps/apps.routes.ts'
+import { catalogRoutes } from './modules/catalog/catalog.routes.ts'
+import { eventsRoutes } from './modules/events/events.routes.ts'
 import { healthRoutes } from './modules/health/health.routes.ts'
 import { integrationIdentifiersRoutes } from './modules/integration-identifiers/integration-identifiers.routes.ts'
 import { profilesRoutes } from './modules/profiles/profiles.routes.ts'
+import { purchasesRoutes } from './modules/purchases/purchases.routes.ts'
 import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
 import type { Services } from './services.ts'
 import { VERSION } from './version.ts'
@@ -94,9 +98,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
         }),
       )
+      // Before the routes: it extends every write route as it is declared.
+      registerIdempotency(serverSideApi, {
+        repository: services.idempotency,
+        clock: services.clock,
+        waitMs: config.IDEMPOTENCY_WAIT_MS,
+      })
       await serverSideApi.register(profilesRoutes({ service: services.profiles, clock: services.clock }))
       await serverSideApi.register(integrationIdentifiersRoutes({ service: services.integrationIdentifiers }))
       await serverSideApi.register(refundSaverRoutes({ service: services.refundSaver }))
+      await serverSideApi.register(purchasesRoutes({ service: services.entitlements, clock: services.clock }))
     },
     { prefix: SERVER_SIDE_API_PREFIX },
   )
@@ -110,6 +121,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
         }),
       )
+      await admin.register(catalogRoutes({ service: services.catalog }))
+      await admin.register(eventsRoutes({ service: services.events }))
     },
     { prefix: ADMIN_API_PREFIX },
   )

@@ -30,9 +30,15 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       },
       tags: [
         { name: 'Profile', description: 'Create, read, update and delete profiles' },
+        {
+          name: 'Purchases',
+          description: 'Set transactions, grant and revoke access levels; the answer is the profile',
+        },
         { name: 'Integration', description: 'Identifiers of the profile in analytics and attribution tools' },
         { name: 'Refund Saver', description: 'Per-user Refund Saver settings' },
         { name: 'Admin: apps', description: 'Operator API: apps, keys, access levels, settings' },
+        { name: 'Admin: catalog', description: 'Products: which store products grant which access level' },
+        { name: 'Admin: events', description: 'The event feed: every subscription event in write order' },
         { name: 'Operations', description: 'Health and documentation' },
       ],
     },

@@ -42,6 +42,15 @@ describe('GET /openapi.json', () => {
       'DELETE /admin/v1/apps/:app_id/access-levels/:access_level_id',
       'GET /admin/v1/apps/:app_id/settings',
       'PATCH /admin/v1/apps/:app_id/settings',
+      'POST /api/v2/server-side-api/purchase/set/transaction/',
+      'POST /api/v2/server-side-api/purchase/profile/grant/access-level/',
+      'POST /api/v2/server-side-api/purchase/profile/revoke/access-level/',
+      'POST /admin/v1/apps/:app_id/products',
+      'GET /admin/v1/apps/:app_id/products',
+      'GET /admin/v1/apps/:app_id/products/:product_id',
+      'PATCH /admin/v1/apps/:app_id/products/:product_id',
+      'DELETE /admin/v1/apps/:app_id/products/:product_id',
+      'GET /admin/v1/apps/:app_id/events',
     ]
     for (const route of expected) {
       assert.ok(documented.has(route), `${route} is missing from the document`)
