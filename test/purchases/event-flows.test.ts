@@ -393,6 +393,42 @@ describe('event flows (§6.6)', () => {
     assert.equal(transactional[4]?.payload.event_properties.vendor_product_id, 'com.example.yearly')
   })
 
+  it('downgrade at renewal: access_level_updated now, then expired + started for the new product', async () => {
+    const { tenant, profile, first, originalId } = await started()
+    at('2026-01-20T00:00:00Z')
+    await ok(
+      setTransaction(tenant, profile.headers, {
+        ...first,
+        renew_status: false,
+        renew_status_changed_at: '2026-01-20T00:00:00Z',
+      }),
+    )
+    at('2026-02-10T00:00:00Z')
+    await ok(
+      setTransaction(
+        tenant,
+        profile.headers,
+        subscriptionBody({
+          store_product_id: 'com.example.weekly',
+          store_transaction_id: uniqueTransactionId(),
+          store_original_transaction_id: originalId,
+          purchased_at: '2026-02-10T00:00:00Z',
+          originally_purchased_at: '2026-01-10T00:00:00Z',
+          expires_at: '2026-02-17T00:00:00Z',
+          price: { country: 'US', currency: 'USD', value: 2.99 },
+        }),
+      ),
+    )
+    assert.deepEqual((await types(tenant, profile.profileId)).slice(2), [
+      'subscription_renewal_cancelled',
+      'access_level_updated',
+      'subscription_expired',
+      'access_level_updated',
+      'subscription_started',
+      'access_level_updated',
+    ])
+  })
+
   it('billing issue with grace: billing_issue_detected + entered_grace_period; recovery is a renewal', async () => {
     const { tenant, profile, first, originalId } = await started()
     at('2026-02-10T00:00:01Z')
