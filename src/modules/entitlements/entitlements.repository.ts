@@ -10,6 +10,15 @@ import type { BuiltEvent, EventProfileInfo } from './event-payloads.ts'
 
 const statement = (name: string, text: string): PreparedStatement => ({ name, text })
 
+const LOCKED_PROFILE_COLUMNS = `p.id, p.app_id, p.customer_user_id, p.email, p.created_at, p.integration_ids,
+  p.ip_country, p.entitlements, p.total_revenue_usd, p.event_seq::int as event_seq, p.segment_hash,
+  p.custom_attributes, i.idfv, i.idfa, i.advertising_id, i.user_agent`
+
+const LATEST_INSTALLATION = `left join lateral (
+    select idfv, idfa, advertising_id, user_agent from profile_installations d
+     where d.profile_id = p.id order by d.updated_at desc limit 1
+  ) i on true`
+
 const SQL = {
   purchaseContext: statement(
     'ent_purchase_context',
@@ -24,35 +33,128 @@ const SQL = {
     'ent_access_level_exists',
     'select 1 as found from access_levels where app_id = $1 and id = $2',
   ),
-  profileById: statement(
-    'ent_profile_by_id',
-    'select id, customer_user_id from profiles where app_id = $1 and id = $2',
-  ),
-  profileByCustomerUserId: statement(
-    'ent_profile_by_cuid',
-    'select id, customer_user_id from profiles where app_id = $1 and customer_user_id = $2',
-  ),
-  lockChain: statement(
-    'ent_lock_chain',
-    `select pg_advisory_xact_lock(hashtext($1), hashtext($2 || ':' || $3))`,
-  ),
   tryLockChain: statement(
     'ent_try_lock_chain',
     `select pg_try_advisory_xact_lock(hashtext($1), hashtext($2 || ':' || $3)) as locked`,
   ),
   lockProfiles: statement(
     'ent_lock_profiles',
-    `select p.id, p.app_id, p.customer_user_id, p.email, p.created_at, p.integration_ids, p.ip_country,
-            p.entitlements, p.total_revenue_usd, p.event_seq::int as event_seq, p.segment_hash,
-            p.custom_attributes, i.idfv, i.idfa, i.advertising_id, i.user_agent
-       from profiles p
-       left join lateral (
-         select idfv, idfa, advertising_id, user_agent from profile_installations d
-          where d.profile_id = p.id order by d.updated_at desc limit 1
-       ) i on true
+    `select ${LOCKED_PROFILE_COLUMNS}
+       from profiles p ${LATEST_INSTALLATION}
       where p.app_id = $1 and p.id = any(string_to_array($2, ',')::uuid[])
       order by p.id
         for update of p`,
+  ),
+  lockProfileById: statement(
+    'ent_lock_profile_by_id',
+    `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
+      where p.app_id = $1 and p.id = $2 for update of p`,
+  ),
+  lockProfileByCustomerUserId: statement(
+    'ent_lock_profile_by_cuid',
+    `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
+      where p.app_id = $1 and p.customer_user_id = $2 for update of p`,
+  ),
+  // The chain lock first, in a statement of its own: what is read after it must be read after it.
+  lockChainFindProfileById: statement(
+    'ent_lock_chain_find_by_id',
+    `select pg_advisory_xact_lock(hashtext($1::text), hashtext($2 || ':' || $3))::text as locked,
+            (select json_build_object('id', id, 'customer_user_id', customer_user_id)
+               from profiles where app_id = $1::uuid and id = $4::uuid) as profile`,
+  ),
+  lockChainFindProfileByCustomerUserId: statement(
+    'ent_lock_chain_find_by_cuid',
+    `select pg_advisory_xact_lock(hashtext($1::text), hashtext($2 || ':' || $3))::text as locked,
+            (select json_build_object('id', id, 'customer_user_id', customer_user_id)
+               from profiles where app_id = $1::uuid and customer_user_id = $4) as profile`,
+  ),
+  /** The chain, the transaction and every profile they involve, locked in id order: one round trip. */
+  loadChain: statement(
+    'ent_load_chain',
+    `with chain as (
+       select state, end_events_written_for from purchase_chains
+        where app_id = $1 and store = $2 and store_original_transaction_id = $3
+     ), txn as (
+       select store, store_transaction_id, store_original_transaction_id, purchase_id, profile_id, record,
+              price_usd, revenue_usd
+         from store_transactions where app_id = $1 and store = $2 and store_transaction_id = $4
+     ), wanted as (
+       select $5::uuid as id
+       union select (jsonb_array_elements_text(state -> 'holders'))::uuid from chain
+       union select profile_id from txn
+     ), locked as (
+       select ${LOCKED_PROFILE_COLUMNS}
+         from profiles p ${LATEST_INSTALLATION}
+        where p.app_id = $1 and p.id in (select id from wanted)
+        order by p.id
+          for update of p
+     )
+     select (select row_to_json(chain) from chain) as chain,
+            (select row_to_json(txn) from txn) as txn,
+            (select coalesce(json_agg(locked), '[]'::json) from locked) as profiles`,
+  ),
+  /** Every change of one write in one statement. Each list may be empty. */
+  writeChanges: statement(
+    'ent_write_changes',
+    `with ledger as (
+       insert into ledger_entries (id, app_id, profile_id, kind, recorded_at, entry)
+       select x.id, $1, x.profile_id, x.kind, x.recorded_at, x.entry
+         from jsonb_to_recordset($2::text::jsonb)
+           as x(id uuid, profile_id uuid, kind text, recorded_at timestamptz, entry jsonb)
+       returning 1
+     ), chains as (
+       insert into purchase_chains (app_id, store, store_original_transaction_id, state, end_events_written_for,
+                                    updated_at)
+       select $1, x.store, x.store_original_transaction_id, x.state, x.end_events_written_for, $8::timestamptz
+         from jsonb_to_recordset($3::text::jsonb)
+           as x(store text, store_original_transaction_id text, state jsonb, end_events_written_for timestamptz)
+       on conflict (app_id, store, store_original_transaction_id) do update
+         set state = excluded.state, end_events_written_for = excluded.end_events_written_for,
+             updated_at = excluded.updated_at
+       returning 1
+     ), transactions as (
+       insert into store_transactions (app_id, store, store_transaction_id, store_original_transaction_id,
+                                       purchase_id, profile_id, record, price_usd, revenue_usd, updated_at)
+       select $1, x.store, x.store_transaction_id, x.store_original_transaction_id, x.purchase_id, x.profile_id,
+              x.record, x.price_usd, x.revenue_usd, $8::timestamptz
+         from jsonb_to_recordset($4::text::jsonb)
+           as x(store text, store_transaction_id text, store_original_transaction_id text, purchase_id uuid,
+                profile_id uuid, record jsonb, price_usd float8, revenue_usd float8)
+       on conflict (app_id, store, store_transaction_id) do update
+         set purchase_id = excluded.purchase_id, profile_id = excluded.profile_id, record = excluded.record,
+             price_usd = excluded.price_usd, revenue_usd = excluded.revenue_usd, updated_at = excluded.updated_at
+       returning 1
+     ), profile_updates as (
+       update profiles p
+          set entitlements = x.entitlements, total_revenue_usd = x.total_revenue_usd, event_seq = x.event_seq,
+              updated_at = $8::timestamptz
+         from jsonb_to_recordset($5::text::jsonb)
+           as x(id uuid, entitlements jsonb, total_revenue_usd float8, event_seq bigint)
+        where p.app_id = $1 and p.id = x.id
+       returning 1
+     ), new_events as (
+       insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)
+       select x.id, $1, x.profile_id, x.profile_seq, x.event_type, x.event_datetime, x.environment, x.payload
+         from jsonb_to_recordset($6::text::jsonb)
+           as x(id uuid, profile_id uuid, profile_seq bigint, event_type text, event_datetime timestamptz,
+                environment text, payload jsonb, ordinal int)
+        order by x.ordinal
+       returning 1
+     ), new_jobs as (
+       insert into scheduled_jobs (id, app_id, profile_id, kind, subject, due_at)
+       select x.id, $1, x.profile_id, x.kind, x.subject, x.due_at
+         from jsonb_to_recordset($7::text::jsonb)
+           as x(id uuid, profile_id uuid, kind text, subject text, due_at timestamptz)
+       on conflict do nothing
+       returning 1
+     ), done_jobs as (
+       delete from scheduled_jobs where id = any(string_to_array(nullif($9, ''), ',')::uuid[])
+       returning 1
+     )
+     select (select count(*) from ledger)::int + (select count(*) from chains)::int
+          + (select count(*) from transactions)::int + (select count(*) from profile_updates)::int
+          + (select count(*) from new_events)::int + (select count(*) from new_jobs)::int
+          + (select count(*) from done_jobs)::int as written`,
   ),
   chain: statement(
     'ent_chain',
@@ -65,58 +167,6 @@ const SQL = {
             price_usd, revenue_usd
        from store_transactions where app_id = $1 and store = $2 and store_transaction_id = $3`,
   ),
-  insertLedgerEntry: statement(
-    'ent_insert_ledger_entry',
-    `insert into ledger_entries (id, app_id, profile_id, kind, recorded_at, entry)
-     values ($1, $2, $3, $4, $5::timestamptz, $6::text::jsonb)`,
-  ),
-  upsertTransaction: statement(
-    'ent_upsert_transaction',
-    `insert into store_transactions
-       (app_id, store, store_transaction_id, store_original_transaction_id, purchase_id, profile_id, record,
-        revenue_usd, updated_at, price_usd)
-     values ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9::timestamptz, $10)
-     on conflict (app_id, store, store_transaction_id) do update
-       set purchase_id = excluded.purchase_id, profile_id = excluded.profile_id, record = excluded.record,
-           revenue_usd = excluded.revenue_usd, updated_at = excluded.updated_at, price_usd = excluded.price_usd`,
-  ),
-  upsertChain: statement(
-    'ent_upsert_chain',
-    `insert into purchase_chains (app_id, store, store_original_transaction_id, state, end_events_written_for,
-                                  updated_at)
-     values ($1, $2, $3, $4::text::jsonb, $5::timestamptz, $6::timestamptz)
-     on conflict (app_id, store, store_original_transaction_id) do update
-       set state = excluded.state, end_events_written_for = excluded.end_events_written_for,
-           updated_at = excluded.updated_at`,
-  ),
-  markChainEndWritten: statement(
-    'ent_mark_chain_end',
-    `update purchase_chains set end_events_written_for = $4::timestamptz
-      where app_id = $1 and store = $2 and store_original_transaction_id = $3`,
-  ),
-  updateProfile: statement(
-    'ent_update_profile',
-    `update profiles set entitlements = $3::text::jsonb, total_revenue_usd = $4, event_seq = $5,
-            updated_at = $6::timestamptz
-      where app_id = $1 and id = $2`,
-  ),
-  insertEvents: statement(
-    'ent_insert_events',
-    `insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)
-     select x.id, $1, x.profile_id, x.profile_seq, x.event_type, x.event_datetime, x.environment, x.payload
-       from jsonb_to_recordset($2::text::jsonb)
-         as x(id uuid, profile_id uuid, profile_seq bigint, event_type text, event_datetime timestamptz,
-              environment text, payload jsonb, ordinal int)
-      order by x.ordinal`,
-  ),
-  insertJobs: statement(
-    'ent_insert_jobs',
-    `insert into scheduled_jobs (id, app_id, profile_id, kind, subject, due_at)
-     select x.id, $1, x.profile_id, x.kind, x.subject, x.due_at
-       from jsonb_to_recordset($2::text::jsonb)
-         as x(id uuid, profile_id uuid, kind text, subject text, due_at timestamptz)
-     on conflict do nothing`,
-  ),
   claimDueJob: statement(
     'ent_claim_due_job',
     `select id, app_id, profile_id, kind, subject, due_at from scheduled_jobs
@@ -125,7 +175,6 @@ const SQL = {
       limit 1
         for update skip locked`,
   ),
-  deleteJob: statement('ent_delete_job', 'delete from scheduled_jobs where id = $1'),
 } as const
 
 export interface PurchaseContext {
@@ -190,6 +239,66 @@ const toStoredTransaction = (row: StoredTransactionRecord): StoredTransaction =>
 const isoOf = (value: Date | string | null): string | null =>
   value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString()
 
+export interface LoadedChain {
+  chain: ChainRow | null
+  stored: StoredTransaction | null
+  profiles: Map<string, LockedProfile>
+}
+
+/** Everything one write changes, written in one statement. */
+export interface Changes {
+  entries: LedgerEntry[]
+  chains: ChainRow[]
+  transactions: StoredTransaction[]
+  profiles: Pick<LockedProfile, 'id' | 'entitlements' | 'totalRevenueUsd' | 'eventSeq'>[]
+  events: (BuiltEvent & { profileSeq: number })[]
+  jobs: NewJob[]
+  doneJobIds: string[]
+  at: string
+}
+
+interface LockedProfileRecord {
+  id: string
+  app_id: string
+  customer_user_id: string | null
+  email: string | null
+  created_at: Date | string
+  integration_ids: Record<string, string>
+  ip_country: string | null
+  entitlements: ProfileEntitlements
+  total_revenue_usd: number
+  event_seq: number
+  segment_hash: string
+  custom_attributes: { key: string; value: string | number }[]
+  idfv: string | null
+  idfa: string | null
+  advertising_id: string | null
+  user_agent: string | null
+}
+
+const toLockedProfile = (row: LockedProfileRecord): LockedProfile => ({
+  id: row.id,
+  appId: row.app_id,
+  customerUserId: row.customer_user_id,
+  email: row.email,
+  createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+  integrationIds: row.integration_ids,
+  ipCountry: row.ip_country,
+  entitlements: row.entitlements,
+  totalRevenueUsd: Number(row.total_revenue_usd),
+  eventSeq: Number(row.event_seq),
+  segmentHash: row.segment_hash,
+  customAttributes: row.custom_attributes,
+  idfv: row.idfv,
+  idfa: row.idfa,
+  advertisingId: row.advertising_id,
+  userAgent: row.user_agent,
+})
+
+const byId = (rows: LockedProfileRecord[]) => new Map(rows.map((row) => [row.id, toLockedProfile(row)]))
+
+export type ProfileKey = { profileId?: string; customerUserId?: string }
+
 export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>) {
   const { rawQuery } = database
   return {
@@ -224,26 +333,53 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
       return (await rawQuery(SQL.accessLevelExists, [appId, accessLevelId])).length > 0
     },
 
-    async findProfile(
+    /** Takes the chain's lock for the rest of the transaction and finds the profile the request names. */
+    async lockChainAndFindProfile(
       query: RawQuery,
       appId: string,
-      key: { profileId?: string; customerUserId?: string },
+      chain: { store: string; originalId: string },
+      key: ProfileKey,
     ): Promise<{ id: string; customerUserId: string | null } | null> {
-      const [row] =
-        key.profileId !== undefined
-          ? await query<{ id: string; customer_user_id: string | null }>(SQL.profileById, [
-              appId,
-              key.profileId,
-            ])
-          : await query<{ id: string; customer_user_id: string | null }>(SQL.profileByCustomerUserId, [
-              appId,
-              key.customerUserId,
-            ])
-      return row ? { id: row.id, customerUserId: row.customer_user_id } : null
+      const byProfileId = key.profileId !== undefined
+      const [row] = await query<{ profile: { id: string; customer_user_id: string | null } | null }>(
+        byProfileId ? SQL.lockChainFindProfileById : SQL.lockChainFindProfileByCustomerUserId,
+        [appId, chain.store, chain.originalId, byProfileId ? key.profileId : key.customerUserId],
+      )
+      const profile = row?.profile
+      return profile ? { id: profile.id, customerUserId: profile.customer_user_id } : null
     },
 
-    async lockChain(query: RawQuery, appId: string, store: string, originalId: string): Promise<void> {
-      await query(SQL.lockChain, [appId, store, originalId])
+    /** The chain, the transaction and the profiles they involve, the profiles locked. */
+    async loadChain(
+      query: RawQuery,
+      appId: string,
+      keys: { store: string; originalId: string; storeTransactionId: string; profileId: string },
+    ): Promise<LoadedChain> {
+      const [row] = await query<{
+        chain: { state: ChainState; end_events_written_for: string | null } | null
+        txn: StoredTransactionRecord | null
+        profiles: LockedProfileRecord[]
+      }>(SQL.loadChain, [appId, keys.store, keys.originalId, keys.storeTransactionId, keys.profileId])
+      return {
+        chain: row?.chain
+          ? { state: row.chain.state, endEventsWrittenFor: isoOf(row.chain.end_events_written_for) }
+          : null,
+        stored: row?.txn ? toStoredTransaction(row.txn) : null,
+        profiles: byId(row?.profiles ?? []),
+      }
+    },
+
+    async lockIdentifiedProfile(
+      query: RawQuery,
+      appId: string,
+      key: ProfileKey,
+    ): Promise<LockedProfile | null> {
+      const rows =
+        key.profileId !== undefined
+          ? await query<LockedProfileRecord>(SQL.lockProfileById, [appId, key.profileId])
+          : await query<LockedProfileRecord>(SQL.lockProfileByCustomerUserId, [appId, key.customerUserId])
+      const [row] = rows
+      return row ? toLockedProfile(row) : null
     },
 
     async tryLockChain(query: RawQuery, appId: string, store: string, originalId: string): Promise<boolean> {
@@ -258,46 +394,7 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
       profileIds: string[],
     ): Promise<Map<string, LockedProfile>> {
       const ids = [...new Set(profileIds)].sort()
-      const rows = await query<{
-        id: string
-        app_id: string
-        customer_user_id: string | null
-        email: string | null
-        created_at: Date | string
-        integration_ids: Record<string, string>
-        ip_country: string | null
-        entitlements: ProfileEntitlements
-        total_revenue_usd: number
-        event_seq: number
-        segment_hash: string
-        custom_attributes: { key: string; value: string | number }[]
-        idfv: string | null
-        idfa: string | null
-        advertising_id: string | null
-        user_agent: string | null
-      }>(SQL.lockProfiles, [appId, ids.join(',')])
-      const locked = new Map<string, LockedProfile>()
-      for (const row of rows) {
-        locked.set(row.id, {
-          id: row.id,
-          appId: row.app_id,
-          customerUserId: row.customer_user_id,
-          email: row.email,
-          createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
-          integrationIds: row.integration_ids,
-          ipCountry: row.ip_country,
-          entitlements: row.entitlements,
-          totalRevenueUsd: Number(row.total_revenue_usd),
-          eventSeq: Number(row.event_seq),
-          segmentHash: row.segment_hash,
-          customAttributes: row.custom_attributes,
-          idfv: row.idfv,
-          idfa: row.idfa,
-          advertisingId: row.advertising_id,
-          userAgent: row.user_agent,
-        })
-      }
-      return locked
+      return byId(await query<LockedProfileRecord>(SQL.lockProfiles, [appId, ids.join(',')]))
     },
 
     async chain(query: RawQuery, appId: string, store: string, originalId: string): Promise<ChainRow | null> {
@@ -308,98 +405,71 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
       return row ? { state: row.state, endEventsWrittenFor: isoOf(row.end_events_written_for) } : null
     },
 
-    async storedTransaction(
-      query: RawQuery,
-      appId: string,
-      store: string,
-      storeTransactionId: string,
-    ): Promise<StoredTransaction | null> {
-      const [row] = await query<StoredTransactionRecord>(SQL.transaction, [appId, store, storeTransactionId])
-      return row ? toStoredTransaction(row) : null
-    },
-
-    async appendLedgerEntry(query: RawQuery, appId: string, entry: LedgerEntry): Promise<void> {
-      await query(SQL.insertLedgerEntry, [
-        entry.id,
+    async writeChanges(query: RawQuery, appId: string, changes: Changes): Promise<void> {
+      const json = (value: unknown) => JSON.stringify(value)
+      await query(SQL.writeChanges, [
         appId,
-        entry.profileId,
-        entry.kind,
-        entry.recordedAt,
-        JSON.stringify(entry),
+        json(
+          changes.entries.map((entry) => ({
+            id: entry.id,
+            profile_id: entry.profileId,
+            kind: entry.kind,
+            recorded_at: entry.recordedAt,
+            entry,
+          })),
+        ),
+        json(
+          changes.chains.map((chain) => ({
+            store: chain.state.store,
+            store_original_transaction_id: chain.state.storeOriginalTransactionId,
+            state: chain.state,
+            end_events_written_for: chain.endEventsWrittenFor,
+          })),
+        ),
+        json(
+          changes.transactions.map((txn) => ({
+            store: txn.store,
+            store_transaction_id: txn.storeTransactionId,
+            store_original_transaction_id: txn.storeOriginalTransactionId,
+            purchase_id: txn.purchaseId,
+            profile_id: txn.profileId,
+            record: txn.record,
+            price_usd: txn.priceUsd,
+            revenue_usd: txn.revenueUsd,
+          })),
+        ),
+        json(
+          changes.profiles.map((profile) => ({
+            id: profile.id,
+            entitlements: profile.entitlements,
+            total_revenue_usd: profile.totalRevenueUsd,
+            event_seq: profile.eventSeq,
+          })),
+        ),
+        json(
+          changes.events.map((event, ordinal) => ({
+            ordinal,
+            id: event.id,
+            profile_id: event.profileId,
+            profile_seq: event.profileSeq,
+            event_type: event.eventType,
+            event_datetime: event.eventDatetime,
+            environment: event.environment,
+            payload: event.payload,
+          })),
+        ),
+        json(
+          changes.jobs.map((job) => ({
+            id: job.id,
+            profile_id: job.profileId,
+            kind: job.kind,
+            subject: job.subject,
+            due_at: job.dueAt,
+          })),
+        ),
+        changes.at,
+        changes.doneJobIds.join(','),
       ])
-    },
-
-    async saveTransaction(query: RawQuery, appId: string, txn: StoredTransaction, at: string): Promise<void> {
-      await query(SQL.upsertTransaction, [
-        appId,
-        txn.store,
-        txn.storeTransactionId,
-        txn.storeOriginalTransactionId,
-        txn.purchaseId,
-        txn.profileId,
-        JSON.stringify(txn.record),
-        txn.revenueUsd,
-        at,
-        txn.priceUsd,
-      ])
-    },
-
-    async saveChain(query: RawQuery, appId: string, chain: ChainRow, at: string): Promise<void> {
-      await query(SQL.upsertChain, [
-        appId,
-        chain.state.store,
-        chain.state.storeOriginalTransactionId,
-        JSON.stringify(chain.state),
-        chain.endEventsWrittenFor,
-        at,
-      ])
-    },
-
-    async markChainEndWritten(query: RawQuery, appId: string, chain: ChainState, end: string): Promise<void> {
-      await query(SQL.markChainEndWritten, [appId, chain.store, chain.storeOriginalTransactionId, end])
-    },
-
-    async saveProfile(
-      query: RawQuery,
-      appId: string,
-      profile: Pick<LockedProfile, 'id' | 'entitlements' | 'totalRevenueUsd' | 'eventSeq'>,
-      at: string,
-    ): Promise<void> {
-      await query(SQL.updateProfile, [
-        appId,
-        profile.id,
-        JSON.stringify(profile.entitlements),
-        profile.totalRevenueUsd,
-        profile.eventSeq,
-        at,
-      ])
-    },
-
-    async insertEvents(query: RawQuery, appId: string, events: (BuiltEvent & { profileSeq: number })[]) {
-      if (events.length === 0) return
-      const rows = events.map((event, ordinal) => ({
-        ordinal,
-        id: event.id,
-        profile_id: event.profileId,
-        profile_seq: event.profileSeq,
-        event_type: event.eventType,
-        event_datetime: event.eventDatetime,
-        environment: event.environment,
-        payload: event.payload,
-      }))
-      await query(SQL.insertEvents, [appId, JSON.stringify(rows)])
-    },
-
-    async insertJobs(query: RawQuery, appId: string, jobs: NewJob[]): Promise<void> {
-      if (jobs.length === 0) return
-      const rows = jobs.map((job) => ({
-        id: job.id,
-        profile_id: job.profileId,
-        kind: job.kind,
-        subject: job.subject,
-        due_at: job.dueAt,
-      }))
-      await query(SQL.insertJobs, [appId, JSON.stringify(rows)])
     },
 
     async claimDueJob(query: RawQuery, now: string): Promise<JobRow | null> {
@@ -420,10 +490,6 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
         subject: row.subject,
         dueAt: isoOf(row.due_at) as string,
       }
-    },
-
-    async deleteJob(query: RawQuery, jobId: string): Promise<void> {
-      await query(SQL.deleteJob, [jobId])
     },
   }
 }

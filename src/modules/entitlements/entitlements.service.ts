@@ -15,9 +15,16 @@ import {
   type ResolvedProduct,
   type RevokeEntry,
   type SharingMode,
+  type StoredTransaction,
   transactionKeyOf,
 } from './entitlement-model.ts'
-import type { ChainRow, EntitlementsRepository, LockedProfile, NewJob } from './entitlements.repository.ts'
+import type {
+  ChainRow,
+  EntitlementsRepository,
+  JobRow,
+  LockedProfile,
+  NewJob,
+} from './entitlements.repository.ts'
 import { buildEvent } from './event-payloads.ts'
 import { chainAccessEnd, grantEnd } from './render-entitlements.ts'
 import { checkRevoke, type RevokeFailure } from './revoke-rules.ts'
@@ -104,36 +111,33 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
     return built
   }
 
+  /** Builds the events and writes every change of one write in one statement. */
   async function persist(
     query: RawQuery,
     appId: string,
-    entry: LedgerEntry | null,
-    world: World,
-    profiles: Map<string, LockedProfile>,
-    drafts: EventDraft[],
-    jobs: NewJob[],
-    at: string,
+    write: {
+      entry: LedgerEntry | null
+      world: World
+      profiles: Map<string, LockedProfile>
+      drafts: EventDraft[]
+      jobs?: NewJob[]
+      chain?: ChainRow
+      transaction?: StoredTransaction
+      doneJobId?: string
+      at: string
+    },
   ): Promise<void> {
-    const events = buildEvents(drafts, profiles, world, at)
-    if (entry) await repo.appendLedgerEntry(query, appId, entry)
-    for (const profile of profiles.values()) {
-      if (!world.profiles.has(profile.id)) continue
-      await repo.saveProfile(query, appId, profile, at)
-    }
-    await repo.insertEvents(query, appId, events)
-    await repo.insertJobs(query, appId, jobs)
-  }
-
-  async function identify(
-    query: RawQuery,
-    appId: string,
-    identification: Identification,
-  ): Promise<Result<{ id: string }, PurchaseFailure>> {
-    const matched = checkMatches(
-      identification,
-      await repo.findProfile(query, appId, lookupKey(identification)),
-    )
-    return matched.ok ? ok(matched.value) : fail({ kind: matched.error })
+    const events = buildEvents(write.drafts, write.profiles, write.world, write.at)
+    await repo.writeChanges(query, appId, {
+      entries: write.entry ? [write.entry] : [],
+      chains: write.chain ? [write.chain] : [],
+      transactions: write.transaction ? [write.transaction] : [],
+      profiles: [...write.profiles.values()].filter((profile) => write.world.profiles.has(profile.id)),
+      events,
+      jobs: write.jobs ?? [],
+      doneJobIds: write.doneJobId ? [write.doneJobId] : [],
+      at: write.at,
+    })
   }
 
   function chainJobs(
@@ -177,11 +181,13 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
     >,
   ): Promise<Result<PurchasedProfile, PurchaseFailure>> {
     return repo.transaction(async (query) => {
-      const target = await identify(query, appId, identification)
-      if (!target.ok) return target
-      const profiles = await repo.lockProfiles(query, appId, [target.value.id])
-      const profile = profiles.get(target.value.id)
-      if (!profile) return fail({ kind: 'profile_not_found' })
+      const target = checkMatches(
+        identification,
+        await repo.lockIdentifiedProfile(query, appId, lookupKey(identification)),
+      )
+      if (!target.ok) return fail({ kind: target.error })
+      const profile = target.value
+      const profiles = new Map([[profile.id, profile]])
       const built = build(profile)
       if (!built.ok) return built
       const { entry, effectiveAt } = built.value
@@ -199,7 +205,7 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
               },
             ]
           : []
-      await persist(query, appId, entry, world, profiles, drafts, jobs, now)
+      await persist(query, appId, { entry, world, profiles, drafts, jobs, at: now })
       return ok(profile)
     })
   }
@@ -234,12 +240,27 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       )
 
       return repo.transaction(async (query) => {
-        const target = await identify(query, appId, identification)
-        if (!target.ok) return target
-        await repo.lockChain(query, appId, txn.store, txn.storeOriginalTransactionId)
+        const found = await repo.lockChainAndFindProfile(
+          query,
+          appId,
+          { store: txn.store, originalId: txn.storeOriginalTransactionId },
+          lookupKey(identification),
+        )
+        const target = checkMatches(identification, found)
+        if (!target.ok) return fail({ kind: target.error })
         const chainKey = chainKeyOf(txn.store, txn.storeOriginalTransactionId)
-        const chainRow = await repo.chain(query, appId, txn.store, txn.storeOriginalTransactionId)
-        const stored = await repo.storedTransaction(query, appId, txn.store, txn.storeTransactionId)
+        // The transaction's revenue may belong to a profile that no longer holds the chain (transfer): the
+        // load locks it too.
+        const {
+          chain: chainRow,
+          stored,
+          profiles,
+        } = await repo.loadChain(query, appId, {
+          store: txn.store,
+          originalId: txn.storeOriginalTransactionId,
+          storeTransactionId: txn.storeTransactionId,
+          profileId: target.value.id,
+        })
         if (stored && stored.storeOriginalTransactionId !== txn.storeOriginalTransactionId) {
           return fail({
             kind: 'original_transaction_mismatch',
@@ -252,12 +273,6 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
           stored.record.price.value === txn.price.value &&
           stored.record.price.currency === txn.price.currency
         const priceUsd = samePrice ? stored.priceUsd : freshPriceUsd
-        // The transaction's revenue may belong to a profile that no longer holds the chain (transfer).
-        const profiles = await repo.lockProfiles(query, appId, [
-          target.value.id,
-          ...(chainRow?.state.holders ?? []),
-          ...(stored ? [stored.profileId] : []),
-        ])
         const profile = profiles.get(target.value.id)
         if (!profile) return fail({ kind: 'profile_not_found' })
 
@@ -291,16 +306,16 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
         const after = chainJobs(world, chainKey, chain, row, now)
         drafts.push(...after.drafts)
 
-        await repo.saveChain(query, appId, row, now)
-        await repo.saveTransaction(
-          query,
-          appId,
-          world.transactions.get(transactionKeyOf(txn.store, txn.storeTransactionId)) as NonNullable<
-            typeof stored
-          >,
-          now,
-        )
-        await persist(query, appId, entry, world, profiles, drafts, after.jobs, now)
+        await persist(query, appId, {
+          entry,
+          world,
+          profiles,
+          drafts,
+          jobs: after.jobs,
+          chain: row,
+          transaction: world.transactions.get(transactionKeyOf(txn.store, txn.storeTransactionId)),
+          at: now,
+        })
         return ok(profile)
       })
     },
@@ -371,9 +386,7 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
         const outcome = await repo.transaction(async (query) => {
           const job = await repo.claimDueJob(query, now)
           if (!job) return 'idle' as const
-          const handled = await runJob(query, job)
-          if (handled) await repo.deleteJob(query, job.id)
-          return handled ? ('ran' as const) : ('busy' as const)
+          return (await runJob(query, job)) ? ('ran' as const) : ('busy' as const)
         })
         if (outcome !== 'ran') break
         ran += 1
@@ -383,33 +396,42 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
   }
 
   /** Writes the events of one due job; false when its chain is being written and it should wait a round. */
-  async function runJob(
-    query: RawQuery,
-    job: import('./entitlements.repository.ts').JobRow,
-  ): Promise<boolean> {
+  async function runJob(query: RawQuery, job: JobRow): Promise<boolean> {
     if (job.kind === CHAIN_END_JOB) {
       const [store, originalId] = JSON.parse(job.subject) as [string, string]
       if (!(await repo.tryLockChain(query, job.appId, store, originalId))) return false
       const chainRow = await repo.chain(query, job.appId, store, originalId)
-      if (!chainRow) return true
-      const chain = chainRow.state
-      const end = chainAccessEnd({ kind: chain.kind, latest: chain.latest })
+      const chain = chainRow?.state
+      const end = chain ? chainAccessEnd({ kind: chain.kind, latest: chain.latest }) : null
       // A later write moved the end or already told it: this job is stale.
-      if (end === null || endEventsDueAt(chain, end) !== job.dueAt || chainRow.endEventsWrittenFor === end) {
-        return true
+      if (
+        !chainRow ||
+        !chain ||
+        end === null ||
+        endEventsDueAt(chain, end) !== job.dueAt ||
+        chainRow.endEventsWrittenFor === end
+      ) {
+        return dropJob(query, job)
       }
       const profiles = await repo.lockProfiles(query, job.appId, chain.holders)
       const world = worldOf(profiles)
       const chainKey = chainKeyOf(store, originalId)
       world.chains.set(chainKey, chain)
       const drafts = chainEndEvents(world, chainKey, chain, end)
-      await repo.markChainEndWritten(query, job.appId, chain, end)
-      await persist(query, job.appId, null, world, profiles, drafts, [], clock.now().toISOString())
+      await persist(query, job.appId, {
+        entry: null,
+        world,
+        profiles,
+        drafts,
+        chain: { state: chain, endEventsWrittenFor: end },
+        doneJobId: job.id,
+        at: clock.now().toISOString(),
+      })
       return true
     }
     const profiles = await repo.lockProfiles(query, job.appId, [job.profileId])
     const profile = profiles.get(job.profileId)
-    if (!profile) return true
+    if (!profile) return dropJob(query, job)
     const accessLevelId = job.subject
     const due =
       job.kind === GRANT_START_JOB
@@ -422,11 +444,33 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
           [...profile.entitlements.chains, ...profile.entitlements.purchases].some(
             (c) => c.accessLevelId === accessLevelId && c.revokedAt === job.dueAt,
           )
-    if (!due) return true
+    if (!due) return dropJob(query, job)
     const drafts: EventDraft[] = [
       { profileId: profile.id, eventType: 'access_level_updated', eventDatetime: job.dueAt, accessLevelId },
     ]
-    await persist(query, job.appId, null, worldOf(profiles), profiles, drafts, [], job.dueAt)
+    await persist(query, job.appId, {
+      entry: null,
+      world: worldOf(profiles),
+      profiles,
+      drafts,
+      doneJobId: job.id,
+      at: job.dueAt,
+    })
+    return true
+  }
+
+  /** A job the state no longer calls for: removed without a word. */
+  async function dropJob(query: RawQuery, job: JobRow): Promise<true> {
+    await repo.writeChanges(query, job.appId, {
+      entries: [],
+      chains: [],
+      transactions: [],
+      profiles: [],
+      events: [],
+      jobs: [],
+      doneJobIds: [job.id],
+      at: clock.now().toISOString(),
+    })
     return true
   }
 }
