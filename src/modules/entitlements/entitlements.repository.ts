@@ -93,6 +93,55 @@ const SQL = {
             (select row_to_json(txn) from txn) as txn,
             (select coalesce(json_agg(locked), '[]'::json) from locked) as profiles`,
   ),
+  // Chains locked in one order (by lock key) so that batches never wait on each other in a cycle.
+  lockChains: statement(
+    'ent_lock_chains',
+    `select count(pg_advisory_xact_lock(hashtext($1::text), h))::int as locked
+       from (select distinct hashtext(k) as h from jsonb_array_elements_text($2::text::jsonb) k order by h) s`,
+  ),
+  /**
+   * Everything a batch of set transactions reads, after its chain locks: the app's settings, the products
+   * of its store products, the chains, the transactions, and every profile involved, locked in id order.
+   */
+  loadBatch: statement(
+    'ent_load_batch',
+    `with keys as (
+       select * from jsonb_to_recordset($2::text::jsonb)
+         as k(store text, original text, txn text, product text)
+     ), chain as (
+       select c.state, c.end_events_written_for from purchase_chains c
+        where c.app_id = $1::uuid
+          and (c.store, c.store_original_transaction_id) in (select store, original from keys)
+     ), txn as (
+       select t.store, t.store_transaction_id, t.store_original_transaction_id, t.purchase_id, t.profile_id,
+              t.record, t.price_usd, t.revenue_usd
+         from store_transactions t
+        where t.app_id = $1::uuid and (t.store, t.store_transaction_id) in (select store, txn from keys)
+     ), product as (
+       select sp.store, sp.store_product_id, p.product_id, p.access_level_id, p.type
+         from product_store_products sp join products p on p.id = sp.product_uuid
+        where sp.app_id = $1::uuid and (sp.store, sp.store_product_id) in (select store, product from keys)
+     ), wanted as (
+       select id from profiles
+        where app_id = $1::uuid
+          and (id = any(string_to_array(nullif($3, ''), ',')::uuid[])
+               or customer_user_id in (select jsonb_array_elements_text($4::text::jsonb)))
+       union select (jsonb_array_elements_text(state -> 'holders'))::uuid from chain
+       union select profile_id from txn
+     ), locked as (
+       select ${LOCKED_PROFILE_COLUMNS}
+         from profiles p ${LATEST_INSTALLATION}
+        where p.app_id = $1::uuid and p.id in (select id from wanted)
+        order by p.id
+          for update of p
+     )
+     select (select row_to_json(a) from (select sharing_mode, sandbox_sharing_mode, exchange_rates
+                                            from apps where id = $1::uuid) a) as settings,
+            (select coalesce(json_agg(chain), '[]'::json) from chain) as chains,
+            (select coalesce(json_agg(txn), '[]'::json) from txn) as txns,
+            (select coalesce(json_agg(product), '[]'::json) from product) as products,
+            (select coalesce(json_agg(locked), '[]'::json) from locked) as profiles`,
+  ),
   /** Every change of one write in one statement. Each list may be empty. */
   writeChanges: statement(
     'ent_write_changes',
@@ -100,7 +149,8 @@ const SQL = {
        insert into ledger_entries (id, app_id, profile_id, kind, recorded_at, entry)
        select x.id, $1, x.profile_id, x.kind, x.recorded_at, x.entry
          from jsonb_to_recordset($2::text::jsonb)
-           as x(id uuid, profile_id uuid, kind text, recorded_at timestamptz, entry jsonb)
+           as x(id uuid, profile_id uuid, kind text, recorded_at timestamptz, entry jsonb, ordinal int)
+        order by x.ordinal
        returning 1
      ), chains as (
        insert into purchase_chains (app_id, store, store_original_transaction_id, state, end_events_written_for,
@@ -299,6 +349,19 @@ const byId = (rows: LockedProfileRecord[]) => new Map(rows.map((row) => [row.id,
 
 export type ProfileKey = { profileId?: string; customerUserId?: string }
 
+export interface LoadedBatch {
+  settings: {
+    sharingMode: string
+    sandboxSharingMode: string
+    exchangeRates: Record<string, number> | null
+  } | null
+  chains: ChainRow[]
+  transactions: StoredTransaction[]
+  /** Keyed by JSON [store, store_product_id]. */
+  products: Map<string, { productId: string; accessLevelId: string; type: string }>
+  profiles: Map<string, LockedProfile>
+}
+
 export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>) {
   const { rawQuery } = database
   return {
@@ -369,6 +432,83 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
       }
     },
 
+    /** Locks the chains of a batch, then reads everything the batch needs: two statements, one round trip. */
+    async loadBatch(
+      query: RawQuery,
+      appId: string,
+      items: {
+        store: string
+        originalId: string
+        storeTransactionId: string
+        storeProductId: string
+        key: ProfileKey
+      }[],
+    ): Promise<LoadedBatch> {
+      const chainKeys = items.map((item) => `${item.store}:${item.originalId}`)
+      const keys = items.map((item) => ({
+        store: item.store,
+        original: item.originalId,
+        txn: item.storeTransactionId,
+        product: item.storeProductId,
+      }))
+      const profileIds = items.flatMap((item) =>
+        item.key.profileId !== undefined ? [item.key.profileId] : [],
+      )
+      const customerUserIds = items.flatMap((item) =>
+        item.key.profileId === undefined && item.key.customerUserId !== undefined
+          ? [item.key.customerUserId]
+          : [],
+      )
+      // Sent together: the load runs after the locks on the server, so it reads what they protect.
+      const [, rows] = await Promise.all([
+        query(SQL.lockChains, [appId, JSON.stringify(chainKeys)]),
+        query<{
+          settings: {
+            sharing_mode: string
+            sandbox_sharing_mode: string
+            exchange_rates: Record<string, number> | null
+          } | null
+          chains: { state: ChainState; end_events_written_for: string | null }[]
+          txns: StoredTransactionRecord[]
+          products: {
+            store: string
+            store_product_id: string
+            product_id: string
+            access_level_id: string
+            type: string
+          }[]
+          profiles: LockedProfileRecord[]
+        }>(SQL.loadBatch, [
+          appId,
+          JSON.stringify(keys),
+          profileIds.join(','),
+          JSON.stringify(customerUserIds),
+        ]),
+      ])
+      const row = rows[0]
+      return {
+        settings: row?.settings
+          ? {
+              sharingMode: row.settings.sharing_mode,
+              sandboxSharingMode: row.settings.sandbox_sharing_mode,
+              exchangeRates: row.settings.exchange_rates,
+            }
+          : null,
+        chains: (row?.chains ?? []).map((chain) => ({
+          state: chain.state,
+          endEventsWrittenFor: isoOf(chain.end_events_written_for),
+        })),
+        transactions: (row?.txns ?? []).map(toStoredTransaction),
+        products: new Map(
+          (row?.products ?? []).map((product) => [
+            JSON.stringify([product.store, product.store_product_id]),
+            { productId: product.product_id, accessLevelId: product.access_level_id, type: product.type },
+          ]),
+        ),
+        profiles: byId(row?.profiles ?? []),
+      }
+    },
+
     async lockIdentifiedProfile(
       query: RawQuery,
       appId: string,
@@ -410,7 +550,8 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
       await query(SQL.writeChanges, [
         appId,
         json(
-          changes.entries.map((entry) => ({
+          changes.entries.map((entry, ordinal) => ({
+            ordinal,
             id: entry.id,
             profile_id: entry.profileId,
             kind: entry.kind,

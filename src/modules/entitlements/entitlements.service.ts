@@ -2,21 +2,16 @@ import type { RawQuery } from '../../db/open-database.ts'
 import type { Clock } from '../../platform/clock.ts'
 import type { IdGenerator } from '../../platform/ids.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
-import { effectiveExchangeRates, toUsd } from '../apps/exchange-rates.ts'
 import { checkMatches, type Identification, lookupKey } from '../profiles/profile-identity.ts'
 import type { GrantRequest, NormalizedTransaction, RevokeRequest } from '../purchases/transaction-rules.ts'
 import { applyEntry, chainEndEvents, type EventDraft, type World } from './apply-entry.ts'
 import {
   type ChainState,
   chainKeyOf,
-  DEFAULT_ACCESS_LEVEL_ID,
   type GrantEntry,
   type LedgerEntry,
-  type ResolvedProduct,
   type RevokeEntry,
-  type SharingMode,
   type StoredTransaction,
-  transactionKeyOf,
 } from './entitlement-model.ts'
 import type {
   ChainRow,
@@ -28,6 +23,7 @@ import type {
 import { buildEvent } from './event-payloads.ts'
 import { chainAccessEnd, grantEnd } from './render-entitlements.ts'
 import { checkRevoke, type RevokeFailure } from './revoke-rules.ts'
+import { createTransactionBatcher } from './transaction-batches.ts'
 
 export type PurchaseFailure =
   | { kind: 'profile_not_found' }
@@ -45,10 +41,6 @@ export interface EntitlementsServiceDeps {
   clock: Clock
   ids: IdGenerator
 }
-
-const SHARING_MODES = new Set<SharingMode>(['enabled', 'transfer', 'disabled'])
-const asSharingMode = (value: string): SharingMode =>
-  SHARING_MODES.has(value as SharingMode) ? (value as SharingMode) : 'enabled'
 
 export const CHAIN_END_JOB = 'chain_end'
 
@@ -210,114 +202,16 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
     })
   }
 
+  const batcher = createTransactionBatcher({ repo, clock, ids, chainJobs, buildEvents })
+
   return {
+    /** Written in a batch with the set transactions that arrive meanwhile (transaction-batches.ts). */
     async setTransaction(
       appId: string,
       identification: Identification,
       txn: NormalizedTransaction,
     ): Promise<Result<PurchasedProfile, PurchaseFailure>> {
-      const now = clock.now().toISOString()
-      const context = await repo.purchaseContext(appId, txn.store, txn.storeProductId)
-      if (!context) return fail({ kind: 'profile_not_found' })
-      const product: ResolvedProduct = context.product
-        ? {
-            productId: context.product.productId,
-            accessLevelId: context.product.accessLevelId,
-            type: context.product.type as ResolvedProduct['type'],
-          }
-        : {
-            productId: null,
-            accessLevelId: DEFAULT_ACCESS_LEVEL_ID,
-            type: txn.purchaseType === 'subscription' ? 'subscription' : 'one_time',
-          }
-      const sharingMode = asSharingMode(
-        txn.environment === 'Sandbox' ? context.sandboxSharingMode : context.sharingMode,
-      )
-      const freshPriceUsd = toUsd(
-        txn.price.value,
-        txn.price.currency,
-        effectiveExchangeRates(context.exchangeRates),
-      )
-
-      return repo.transaction(async (query) => {
-        const found = await repo.lockChainAndFindProfile(
-          query,
-          appId,
-          { store: txn.store, originalId: txn.storeOriginalTransactionId },
-          lookupKey(identification),
-        )
-        const target = checkMatches(identification, found)
-        if (!target.ok) return fail({ kind: target.error })
-        const chainKey = chainKeyOf(txn.store, txn.storeOriginalTransactionId)
-        // The transaction's revenue may belong to a profile that no longer holds the chain (transfer): the
-        // load locks it too.
-        const {
-          chain: chainRow,
-          stored,
-          profiles,
-        } = await repo.loadChain(query, appId, {
-          store: txn.store,
-          originalId: txn.storeOriginalTransactionId,
-          storeTransactionId: txn.storeTransactionId,
-          profileId: target.value.id,
-        })
-        if (stored && stored.storeOriginalTransactionId !== txn.storeOriginalTransactionId) {
-          return fail({
-            kind: 'original_transaction_mismatch',
-            recordedUnder: stored.storeOriginalTransactionId,
-          })
-        }
-        // An update in place keeps the USD value of the day it was first recorded, unless the price changed.
-        const samePrice =
-          stored !== null &&
-          stored.record.price.value === txn.price.value &&
-          stored.record.price.currency === txn.price.currency
-        const priceUsd = samePrice ? stored.priceUsd : freshPriceUsd
-        const profile = profiles.get(target.value.id)
-        if (!profile) return fail({ kind: 'profile_not_found' })
-
-        const world = worldOf(profiles)
-        if (chainRow) world.chains.set(chainKey, chainRow.state)
-        if (stored) world.transactions.set(transactionKeyOf(txn.store, txn.storeTransactionId), stored)
-        const row: ChainRow = {
-          state: chainRow?.state as ChainState,
-          endEventsWrittenFor: chainRow?.endEventsWrittenFor ?? null,
-        }
-
-        const drafts: EventDraft[] = []
-        // An expiry that fell due before this write but whose job has not run yet is told first.
-        if (chainRow) drafts.push(...chainJobs(world, chainKey, chainRow.state, row, now).drafts)
-
-        const entry: LedgerEntry = {
-          kind: 'transaction',
-          id: ids.uuid(),
-          profileId: profile.id,
-          recordedAt: now,
-          profileAnonymous: profile.customerUserId === null,
-          sharingMode,
-          purchaseId: stored?.purchaseId ?? ids.uuid(),
-          product,
-          priceUsd,
-          transaction: txn,
-        }
-        drafts.push(...applyEntry(world, entry))
-        const chain = world.chains.get(chainKey) as ChainState
-        row.state = chain
-        const after = chainJobs(world, chainKey, chain, row, now)
-        drafts.push(...after.drafts)
-
-        await persist(query, appId, {
-          entry,
-          world,
-          profiles,
-          drafts,
-          jobs: after.jobs,
-          chain: row,
-          transaction: world.transactions.get(transactionKeyOf(txn.store, txn.storeTransactionId)),
-          at: now,
-        })
-        return ok(profile)
-      })
+      return batcher.submit(appId, identification, txn)
     },
 
     async grant(
