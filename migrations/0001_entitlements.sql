@@ -7,7 +7,7 @@ CREATE TABLE "events" (
 	"event_type" text NOT NULL,
 	"event_datetime" timestamp with time zone NOT NULL,
 	"environment" text NOT NULL,
-	"payload" jsonb NOT NULL,
+	"payload" json NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -32,8 +32,7 @@ CREATE TABLE "ledger_entries" (
 	"profile_id" uuid NOT NULL,
 	"kind" text NOT NULL,
 	"recorded_at" timestamp with time zone NOT NULL,
-	"entry" jsonb NOT NULL,
-	CONSTRAINT "ledger_entries_id_unique" UNIQUE("id")
+	"entry" json NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "product_store_products" (
@@ -59,7 +58,7 @@ CREATE TABLE "purchase_chains" (
 	"app_id" uuid NOT NULL,
 	"store" text NOT NULL,
 	"store_original_transaction_id" text NOT NULL,
-	"state" jsonb NOT NULL,
+	"state" json NOT NULL,
 	"end_events_written_for" timestamp with time zone,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "purchase_chains_app_id_store_store_original_transaction_id_pk" PRIMARY KEY("app_id","store","store_original_transaction_id")
@@ -82,7 +81,7 @@ CREATE TABLE "store_transactions" (
 	"store_original_transaction_id" text NOT NULL,
 	"purchase_id" uuid NOT NULL,
 	"profile_id" uuid NOT NULL,
-	"record" jsonb NOT NULL,
+	"record" json NOT NULL,
 	"price_usd" double precision,
 	"revenue_usd" double precision DEFAULT 0 NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -92,7 +91,7 @@ CREATE TABLE "store_transactions" (
 ALTER TABLE "apps" ADD COLUMN "sharing_mode" text DEFAULT 'enabled' NOT NULL;--> statement-breakpoint
 ALTER TABLE "apps" ADD COLUMN "sandbox_sharing_mode" text DEFAULT 'enabled' NOT NULL;--> statement-breakpoint
 ALTER TABLE "apps" ADD COLUMN "exchange_rates" jsonb;--> statement-breakpoint
-ALTER TABLE "profiles" ADD COLUMN "entitlements" jsonb DEFAULT '{"chains":[],"purchases":[],"grants":[]}'::jsonb NOT NULL;--> statement-breakpoint
+ALTER TABLE "profiles" ADD COLUMN "entitlements" json DEFAULT '{"chains":[],"purchases":[],"grants":[]}'::json NOT NULL;--> statement-breakpoint
 ALTER TABLE "profiles" ADD COLUMN "event_seq" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "events" ADD CONSTRAINT "events_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "idempotency_keys" ADD CONSTRAINT "idempotency_keys_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -105,7 +104,6 @@ ALTER TABLE "scheduled_jobs" ADD CONSTRAINT "scheduled_jobs_app_id_apps_id_fk" F
 ALTER TABLE "store_transactions" ADD CONSTRAINT "store_transactions_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "events_profile_seq_key" ON "events" USING btree ("app_id","profile_id","profile_seq");--> statement-breakpoint
 CREATE INDEX "events_app_feed_idx" ON "events" USING btree ("app_id","feed_seq");--> statement-breakpoint
-CREATE INDEX "events_app_profile_feed_idx" ON "events" USING btree ("app_id","profile_id","feed_seq");--> statement-breakpoint
 CREATE INDEX "idempotency_keys_expires_idx" ON "idempotency_keys" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "ledger_entries_app_seq_idx" ON "ledger_entries" USING btree ("app_id","seq");--> statement-breakpoint
 CREATE INDEX "product_store_products_product_idx" ON "product_store_products" USING btree ("product_uuid");--> statement-breakpoint

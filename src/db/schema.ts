@@ -7,6 +7,7 @@ import {
   foreignKey,
   index,
   integer,
+  json,
   jsonb,
   pgTable,
   primaryKey,
@@ -111,10 +112,10 @@ export const profiles = pgTable(
      * The entitlement projection (src/modules/entitlements): held subscription chains, one-time purchases and
      * grants, kept up to date in the same transaction as every ledger entry; GET profile renders it as-is.
      */
-    entitlements: jsonb('entitlements')
+    entitlements: json('entitlements')
       .$type<unknown>()
       .notNull()
-      .default(sql`'{"chains":[],"purchases":[],"grants":[]}'::jsonb`),
+      .default(sql`'{"chains":[],"purchases":[],"grants":[]}'::json`),
     /** The last per-profile event sequence number handed out. */
     eventSeq: bigint('event_seq', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),
@@ -209,14 +210,14 @@ export const ledgerEntries = pgTable(
   'ledger_entries',
   {
     seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    id: uuid('id').notNull().unique(),
+    id: uuid('id').notNull(),
     appId: uuid('app_id')
       .notNull()
       .references(() => apps.id, { onDelete: 'cascade' }),
     profileId: uuid('profile_id').notNull(),
     kind: text('kind').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull(),
-    entry: jsonb('entry').$type<unknown>().notNull(),
+    entry: json('entry').$type<unknown>().notNull(),
   },
   (table) => [index('ledger_entries_app_seq_idx').on(table.appId, table.seq)],
 )
@@ -234,7 +235,7 @@ export const storeTransactions = pgTable(
     purchaseId: uuid('purchase_id').notNull(),
     /** The profile the revenue is attributed to (the chain's parent when first seen). */
     profileId: uuid('profile_id').notNull(),
-    record: jsonb('record').$type<unknown>().notNull(),
+    record: json('record').$type<unknown>().notNull(),
     /** The price in USD at the rate of the day the transaction was first recorded; null: no rate. */
     priceUsd: doublePrecision('price_usd'),
     revenueUsd: doublePrecision('revenue_usd').notNull().default(0),
@@ -252,7 +253,7 @@ export const purchaseChains = pgTable(
       .references(() => apps.id, { onDelete: 'cascade' }),
     store: text('store').notNull(),
     storeOriginalTransactionId: text('store_original_transaction_id').notNull(),
-    state: jsonb('state').$type<unknown>().notNull(),
+    state: json('state').$type<unknown>().notNull(),
     /** The end moment whose expiry events have been written; time-driven, so not part of the ledger fold. */
     endEventsWrittenFor: timestamp('end_events_written_for', { withTimezone: true, mode: 'date' }),
     updatedAt: updatedAt(),
@@ -277,13 +278,13 @@ export const events = pgTable(
     eventType: text('event_type').notNull(),
     eventDatetime: timestamp('event_datetime', { withTimezone: true, mode: 'date' }).notNull(),
     environment: text('environment').notNull(),
-    payload: jsonb('payload').$type<unknown>().notNull(),
+    payload: json('payload').$type<unknown>().notNull(),
     createdAt: createdAt(),
   },
   (table) => [
     uniqueIndex('events_profile_seq_key').on(table.appId, table.profileId, table.profileSeq),
+    // A profile's slice of the feed uses events_profile_seq_key: its sequence follows the feed's order.
     index('events_app_feed_idx').on(table.appId, table.feedSeq),
-    index('events_app_profile_feed_idx').on(table.appId, table.profileId, table.feedSeq),
   ],
 )
 

@@ -5,7 +5,7 @@ import type { BuiltEvent, EventProfileInfo } from './event-payloads.ts'
 /**
  * All SQL of the entitlement engine. Statements are prepared and run raw: a set transaction is a dozen small
  * statements in one transaction, and building each with the query builder would cost more than running it.
- * jsonb goes in as text (`$n::text::jsonb`) so both drivers pass it unchanged; int8 comes out cast to int.
+ * JSON goes in as text (`$n::text::json`) so both drivers pass it unchanged; int8 comes out cast to int.
  */
 
 const statement = (name: string, text: string): PreparedStatement => ({ name, text })
@@ -55,49 +55,11 @@ const SQL = {
     `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
       where p.app_id = $1 and p.customer_user_id = $2 for update of p`,
   ),
-  // The chain lock first, in a statement of its own: what is read after it must be read after it.
-  lockChainFindProfileById: statement(
-    'ent_lock_chain_find_by_id',
-    `select pg_advisory_xact_lock(hashtext($1::text), hashtext($2 || ':' || $3))::text as locked,
-            (select json_build_object('id', id, 'customer_user_id', customer_user_id)
-               from profiles where app_id = $1::uuid and id = $4::uuid) as profile`,
-  ),
-  lockChainFindProfileByCustomerUserId: statement(
-    'ent_lock_chain_find_by_cuid',
-    `select pg_advisory_xact_lock(hashtext($1::text), hashtext($2 || ':' || $3))::text as locked,
-            (select json_build_object('id', id, 'customer_user_id', customer_user_id)
-               from profiles where app_id = $1::uuid and customer_user_id = $4) as profile`,
-  ),
-  /** The chain, the transaction and every profile they involve, locked in id order: one round trip. */
-  loadChain: statement(
-    'ent_load_chain',
-    `with chain as (
-       select state, end_events_written_for from purchase_chains
-        where app_id = $1 and store = $2 and store_original_transaction_id = $3
-     ), txn as (
-       select store, store_transaction_id, store_original_transaction_id, purchase_id, profile_id, record,
-              price_usd, revenue_usd
-         from store_transactions where app_id = $1 and store = $2 and store_transaction_id = $4
-     ), wanted as (
-       select $5::uuid as id
-       union select (jsonb_array_elements_text(state -> 'holders'))::uuid from chain
-       union select profile_id from txn
-     ), locked as (
-       select ${LOCKED_PROFILE_COLUMNS}
-         from profiles p ${LATEST_INSTALLATION}
-        where p.app_id = $1 and p.id in (select id from wanted)
-        order by p.id
-          for update of p
-     )
-     select (select row_to_json(chain) from chain) as chain,
-            (select row_to_json(txn) from txn) as txn,
-            (select coalesce(json_agg(locked), '[]'::json) from locked) as profiles`,
-  ),
   // Chains locked in one order (by lock key) so that batches never wait on each other in a cycle.
   lockChains: statement(
     'ent_lock_chains',
     `select count(pg_advisory_xact_lock(hashtext($1::text), h))::int as locked
-       from (select distinct hashtext(k) as h from jsonb_array_elements_text($2::text::jsonb) k order by h) s`,
+       from (select distinct hashtext(k) as h from json_array_elements_text($2::text::json) k order by h) s`,
   ),
   /**
    * Everything a batch of set transactions reads, after its chain locks: the app's settings, the products
@@ -106,7 +68,7 @@ const SQL = {
   loadBatch: statement(
     'ent_load_batch',
     `with keys as (
-       select * from jsonb_to_recordset($2::text::jsonb)
+       select * from json_to_recordset($2::text::json)
          as k(store text, original text, txn text, product text)
      ), chain as (
        select c.state, c.end_events_written_for from purchase_chains c
@@ -125,8 +87,8 @@ const SQL = {
        select id from profiles
         where app_id = $1::uuid
           and (id = any(string_to_array(nullif($3, ''), ',')::uuid[])
-               or customer_user_id in (select jsonb_array_elements_text($4::text::jsonb)))
-       union select (jsonb_array_elements_text(state -> 'holders'))::uuid from chain
+               or customer_user_id in (select json_array_elements_text($4::text::json)))
+       union select (json_array_elements_text(state -> 'holders'))::uuid from chain
        union select profile_id from txn
      ), locked as (
        select ${LOCKED_PROFILE_COLUMNS}
@@ -148,16 +110,16 @@ const SQL = {
     `with ledger as (
        insert into ledger_entries (id, app_id, profile_id, kind, recorded_at, entry)
        select x.id, $1, x.profile_id, x.kind, x.recorded_at, x.entry
-         from jsonb_to_recordset($2::text::jsonb)
-           as x(id uuid, profile_id uuid, kind text, recorded_at timestamptz, entry jsonb, ordinal int)
+         from json_to_recordset($2::text::json)
+           as x(id uuid, profile_id uuid, kind text, recorded_at timestamptz, entry json, ordinal int)
         order by x.ordinal
        returning 1
      ), chains as (
        insert into purchase_chains (app_id, store, store_original_transaction_id, state, end_events_written_for,
                                     updated_at)
        select $1, x.store, x.store_original_transaction_id, x.state, x.end_events_written_for, $8::timestamptz
-         from jsonb_to_recordset($3::text::jsonb)
-           as x(store text, store_original_transaction_id text, state jsonb, end_events_written_for timestamptz)
+         from json_to_recordset($3::text::json)
+           as x(store text, store_original_transaction_id text, state json, end_events_written_for timestamptz)
        on conflict (app_id, store, store_original_transaction_id) do update
          set state = excluded.state, end_events_written_for = excluded.end_events_written_for,
              updated_at = excluded.updated_at
@@ -167,9 +129,9 @@ const SQL = {
                                        purchase_id, profile_id, record, price_usd, revenue_usd, updated_at)
        select $1, x.store, x.store_transaction_id, x.store_original_transaction_id, x.purchase_id, x.profile_id,
               x.record, x.price_usd, x.revenue_usd, $8::timestamptz
-         from jsonb_to_recordset($4::text::jsonb)
+         from json_to_recordset($4::text::json)
            as x(store text, store_transaction_id text, store_original_transaction_id text, purchase_id uuid,
-                profile_id uuid, record jsonb, price_usd float8, revenue_usd float8)
+                profile_id uuid, record json, price_usd float8, revenue_usd float8)
        on conflict (app_id, store, store_transaction_id) do update
          set purchase_id = excluded.purchase_id, profile_id = excluded.profile_id, record = excluded.record,
              price_usd = excluded.price_usd, revenue_usd = excluded.revenue_usd, updated_at = excluded.updated_at
@@ -178,22 +140,22 @@ const SQL = {
        update profiles p
           set entitlements = x.entitlements, total_revenue_usd = x.total_revenue_usd, event_seq = x.event_seq,
               updated_at = $8::timestamptz
-         from jsonb_to_recordset($5::text::jsonb)
-           as x(id uuid, entitlements jsonb, total_revenue_usd float8, event_seq bigint)
+         from json_to_recordset($5::text::json)
+           as x(id uuid, entitlements json, total_revenue_usd float8, event_seq bigint)
         where p.app_id = $1 and p.id = x.id
        returning 1
      ), new_events as (
        insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)
        select x.id, $1, x.profile_id, x.profile_seq, x.event_type, x.event_datetime, x.environment, x.payload
-         from jsonb_to_recordset($6::text::jsonb)
+         from json_to_recordset($6::text::json)
            as x(id uuid, profile_id uuid, profile_seq bigint, event_type text, event_datetime timestamptz,
-                environment text, payload jsonb, ordinal int)
+                environment text, payload json, ordinal int)
         order by x.ordinal
        returning 1
      ), new_jobs as (
        insert into scheduled_jobs (id, app_id, profile_id, kind, subject, due_at)
        select x.id, $1, x.profile_id, x.kind, x.subject, x.due_at
-         from jsonb_to_recordset($7::text::jsonb)
+         from json_to_recordset($7::text::json)
            as x(id uuid, profile_id uuid, kind text, subject text, due_at timestamptz)
        on conflict do nothing
        returning 1
@@ -288,12 +250,6 @@ const toStoredTransaction = (row: StoredTransactionRecord): StoredTransaction =>
 
 const isoOf = (value: Date | string | null): string | null =>
   value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString()
-
-export interface LoadedChain {
-  chain: ChainRow | null
-  stored: StoredTransaction | null
-  profiles: Map<string, LockedProfile>
-}
 
 /** Everything one write changes, written in one statement. */
 export interface Changes {
@@ -394,42 +350,6 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
 
     async accessLevelExists(appId: string, accessLevelId: string): Promise<boolean> {
       return (await rawQuery(SQL.accessLevelExists, [appId, accessLevelId])).length > 0
-    },
-
-    /** Takes the chain's lock for the rest of the transaction and finds the profile the request names. */
-    async lockChainAndFindProfile(
-      query: RawQuery,
-      appId: string,
-      chain: { store: string; originalId: string },
-      key: ProfileKey,
-    ): Promise<{ id: string; customerUserId: string | null } | null> {
-      const byProfileId = key.profileId !== undefined
-      const [row] = await query<{ profile: { id: string; customer_user_id: string | null } | null }>(
-        byProfileId ? SQL.lockChainFindProfileById : SQL.lockChainFindProfileByCustomerUserId,
-        [appId, chain.store, chain.originalId, byProfileId ? key.profileId : key.customerUserId],
-      )
-      const profile = row?.profile
-      return profile ? { id: profile.id, customerUserId: profile.customer_user_id } : null
-    },
-
-    /** The chain, the transaction and the profiles they involve, the profiles locked. */
-    async loadChain(
-      query: RawQuery,
-      appId: string,
-      keys: { store: string; originalId: string; storeTransactionId: string; profileId: string },
-    ): Promise<LoadedChain> {
-      const [row] = await query<{
-        chain: { state: ChainState; end_events_written_for: string | null } | null
-        txn: StoredTransactionRecord | null
-        profiles: LockedProfileRecord[]
-      }>(SQL.loadChain, [appId, keys.store, keys.originalId, keys.storeTransactionId, keys.profileId])
-      return {
-        chain: row?.chain
-          ? { state: row.chain.state, endEventsWrittenFor: isoOf(row.chain.end_events_written_for) }
-          : null,
-        stored: row?.txn ? toStoredTransaction(row.txn) : null,
-        profiles: byId(row?.profiles ?? []),
-      }
     },
 
     /** Locks the chains of a batch, then reads everything the batch needs: two statements, one round trip. */
