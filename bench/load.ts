@@ -6,6 +6,12 @@ export interface RequestSpec {
   path: string
   headers: Record<string, string>
   body?: string
+  /**
+   * Called for every request sent (autocannon's setupRequest), for writes that need a new id each time;
+   * what it answers is merged into `headers` and replaces `body`. Runs in the load generator, so both sides
+   * of a comparison should use one, or neither.
+   */
+  next?: () => { headers?: Record<string, string>; body: string }
 }
 
 export interface LoadOptions {
@@ -36,11 +42,28 @@ export async function runLoad(
 ): Promise<LoadResult> {
   if (!baseUrl.startsWith('http://127.0.0.1:'))
     throw new Error(`refusing to load a non-loopback URL: ${baseUrl}`)
+  const { next } = request
   const result = await autocannon({
     url: `${baseUrl}${request.path}`,
     method: request.method,
     headers: request.headers,
     ...(request.body === undefined ? {} : { body: request.body }),
+    ...(next === undefined
+      ? {}
+      : {
+          requests: [
+            {
+              setupRequest: (built: autocannon.Request) => {
+                const generated = next()
+                return {
+                  ...built,
+                  headers: { ...built.headers, ...generated.headers },
+                  body: generated.body,
+                }
+              },
+            },
+          ],
+        }),
     connections: options.connections,
     duration: options.durationSeconds,
     maxOverallRequests: Math.max(options.maxRequests, options.connections),

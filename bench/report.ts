@@ -1,63 +1,87 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { LoadResult } from './load.ts'
-
-/** The goal the numbers are read against (stated for PostgreSQL at 50 connections). */
-export const TARGET = { minRatio: 0.25, maxP99Ms: 10 }
+import type { Engine, ScenarioTarget } from './scenarios.ts'
 
 export type Verdict = 'PASS' | 'FAIL' | 'INVALID' | 'REPORTED'
 
 export interface ScenarioResult {
   scenario: string
   label: string
+  baselineLabel: string
+  target: ScenarioTarget
+  /** Size of a real answer of the product, and of what the baseline answers. */
   bodyBytes: number
+  baselineBodyBytes: number
   product: LoadResult
-  bare: LoadResult
-  /** Median product req/s ÷ median bare req/s. */
+  baseline: LoadResult
+  /** Median product req/s ÷ median baseline req/s. */
   ratio: number
   /** Per interleaved round, to show how stable the ratio is. */
   roundRatios: number[]
   productRounds: LoadResult[]
-  bareRounds: LoadResult[]
+  baselineRounds: LoadResult[]
+  /** PASS/FAIL on engines the target is judged on, REPORTED elsewhere, INVALID when a run had errors. */
   verdict: Verdict
+  /** What the setup seeded and what the load sent, when the scenario says. */
+  notes: string[]
 }
 
 export interface EngineResult {
-  engine: 'postgres' | 'pglite'
+  engine: Engine
   status: 'measured' | 'skipped' | 'failed'
   reason?: string
-  /** RSS of the Entitle child after its load, and of the bare baseline child for comparison. */
+  /** RSS of the Entitle child after its load, and of the read scenario's bare baseline (no database) to compare. */
   serverRssMiB?: number | null
   bareRssMiB?: number | null
   scenarios: ScenarioResult[]
 }
 
-/** The targets are set for PostgreSQL; the embedded engine's figures are reported, not judged. */
 export function verdictOf(
-  engine: EngineResult['engine'],
+  engine: Engine,
+  target: ScenarioTarget,
   product: LoadResult,
-  bare: LoadResult,
+  baseline: LoadResult,
   ratio: number,
 ): Verdict {
   // Errors or non-2xx make req/s meaningless (fast 4xx/5xx inflate it), so such a run is never a PASS.
-  if (product.problems.length > 0 || bare.problems.length > 0) return 'INVALID'
-  if (engine !== 'postgres') return 'REPORTED'
-  return ratio >= TARGET.minRatio && product.p99Ms < TARGET.maxP99Ms ? 'PASS' : 'FAIL'
+  if (product.problems.length > 0 || baseline.problems.length > 0) return 'INVALID'
+  if (!target.judgedEngines.includes(engine)) return 'REPORTED'
+  const p99Met = target.maxP99Ms === undefined || product.p99Ms < target.maxP99Ms
+  return ratio >= target.minRatio && p99Met ? 'PASS' : 'FAIL'
 }
 
 function ms(value: number): string {
   return Number.isInteger(value) ? `${value} ms` : `${value.toFixed(1)} ms`
 }
 
-/** The one-line summary the brief asks for, printed as soon as a scenario is measured. */
+export function targetText(target: ScenarioTarget): string {
+  return `ratio >= ${target.minRatio}${target.maxP99Ms === undefined ? '' : `, p99 < ${target.maxP99Ms} ms`}`
+}
+
+const ENGINE_NAMES: Record<Engine, string> = { postgres: 'PostgreSQL', pglite: 'PGlite' }
+
+function verdictText(result: ScenarioResult): string {
+  switch (result.verdict) {
+    case 'PASS':
+      return 'met'
+    case 'FAIL':
+      return 'NOT MET'
+    case 'INVALID':
+      return 'INVALID (errors or non-2xx)'
+    case 'REPORTED':
+      return `reported (judged on ${result.target.judgedEngines.map((engine) => ENGINE_NAMES[engine]).join(', ')} only)`
+  }
+}
+
+/** The one-line summary printed as soon as a scenario is measured. */
 export function summaryLine(engine: string, result: ScenarioResult): string {
-  const { product, bare } = result
+  const { product, baseline } = result
   return (
     `${engine} ${result.label}: ${product.requestsPerSecond} req/s p50 ${ms(product.p50Ms)} p99 ${ms(product.p99Ms)}` +
-    ` | bare: ${bare.requestsPerSecond} req/s p50 ${ms(bare.p50Ms)} p99 ${ms(bare.p99Ms)}` +
-    (result.verdict === 'REPORTED'
-      ? ` | ratio ${result.ratio.toFixed(2)} (no target for this engine)`
-      : ` | ratio ${result.ratio.toFixed(2)} (target >= ${TARGET.minRatio}) p99 target < ${TARGET.maxP99Ms} ms: ${result.verdict}`)
+    ` | ${result.baselineLabel}: ${baseline.requestsPerSecond} req/s p50 ${ms(baseline.p50Ms)} p99 ${ms(baseline.p99Ms)}` +
+    ` | ratio ${result.ratio.toFixed(2)} (rounds ${result.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')})` +
+    ` | target ${targetText(result.target)}: ${verdictText(result)}`
   )
 }
 
@@ -74,36 +98,25 @@ function table(rows: string[][]): string {
 }
 
 export function resultsTable(engines: EngineResult[]): string {
-  const rows = [
-    [
-      'engine',
-      'scenario',
-      'req/s',
-      'p50',
-      'p99',
-      'bare req/s',
-      'bare p50',
-      'bare p99',
-      'ratio',
-      'RSS MiB',
-      'verdict',
-    ],
+  const header = [
+    'engine',
+    'scenario',
+    'req/s',
+    'p50',
+    'p99',
+    'baseline',
+    'baseline req/s',
+    'p50',
+    'p99',
+    'ratio',
+    'target',
+    'RSS MiB',
+    'verdict',
   ]
+  const rows = [header]
   for (const engine of engines) {
     if (engine.status !== 'measured') {
-      rows.push([
-        engine.engine,
-        `${engine.status}: ${engine.reason ?? ''}`,
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-      ])
+      rows.push([engine.engine, `${engine.status}: ${engine.reason ?? ''}`, ...header.slice(2).map(() => '')])
       continue
     }
     for (const result of engine.scenarios) {
@@ -113,12 +126,14 @@ export function resultsTable(engines: EngineResult[]): string {
         String(result.product.requestsPerSecond),
         ms(result.product.p50Ms),
         ms(result.product.p99Ms),
-        String(result.bare.requestsPerSecond),
-        ms(result.bare.p50Ms),
-        ms(result.bare.p99Ms),
+        result.baselineLabel,
+        String(result.baseline.requestsPerSecond),
+        ms(result.baseline.p50Ms),
+        ms(result.baseline.p99Ms),
         result.ratio.toFixed(2),
+        targetText(result.target),
         String(engine.serverRssMiB ?? '?'),
-        result.verdict,
+        result.verdict === 'REPORTED' ? 'reported' : result.verdict,
       ])
     }
   }

@@ -10,17 +10,26 @@ import {
   resultsTable,
   type ScenarioResult,
   summaryLine,
-  TARGET,
+  targetText,
   verdictOf,
   writeJson,
 } from './report.ts'
-import { createBenchApp, type PreparedScenario, SCENARIOS, type Scenario } from './scenarios.ts'
+import {
+  createBenchApp,
+  type Engine,
+  type PreparedScenario,
+  SCENARIOS,
+  type Scenario,
+  SET_TRANSACTION_MIX,
+} from './scenarios.ts'
 
 /**
- * `npm run bench`: each scenario against a bare Fastify route sending the same bytes, on PostgreSQL and on
- * embedded PGlite. Both servers run as child processes on 127.0.0.1 while autocannon runs here; on a small
- * machine they share the CPUs, which is why only the ratio to a baseline measured in the same run is
- * comparable between machines, not the raw req/s.
+ * `npm run bench`: each scenario against its baseline, on PostgreSQL and on embedded PGlite. The baselines
+ * are a bare Fastify route sending the same bytes (reads), a bare Fastify route doing one single-row INSERT
+ * into the same database engine (writes), or another request to the same server (cost growth). Servers run
+ * as child processes on 127.0.0.1 while autocannon runs here; on a small machine they share the CPUs, which
+ * is why only the ratio to a baseline measured in the same run is comparable between machines, not the raw
+ * req/s.
  */
 
 function intFromEnv(name: string, fallback: number, min: number): number {
@@ -33,17 +42,42 @@ function intFromEnv(name: string, fallback: number, min: number): number {
 }
 
 const options = {
-  durationSeconds: intFromEnv('BENCH_DURATION_SECONDS', 8, 1),
+  durationSeconds: intFromEnv('BENCH_DURATION_SECONDS', 5, 1),
   warmupSeconds: intFromEnv('BENCH_WARMUP_SECONDS', 2, 0),
   connections: intFromEnv('BENCH_CONNECTIONS', 50, 1),
   rounds: intFromEnv('BENCH_ROUNDS', 3, 1),
   // Far above what two cores can serve in one round; it only stops a runaway if something is misconfigured.
   maxRequestsPerRun: intFromEnv('BENCH_MAX_REQUESTS', 5_000_000, 1),
 }
+
+function listFromEnv<T extends string>(name: string, known: readonly T[]): T[] {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === '') return [...known]
+  const wanted = raw.split(',').map((item) => item.trim())
+  const unknown = wanted.filter((item) => !known.includes(item as T))
+  if (unknown.length > 0)
+    throw new Error(`${name}: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`)
+  return known.filter((item) => wanted.includes(item))
+}
+
+/** BENCH_SCENARIOS / BENCH_ENGINES (comma lists) narrow a run while working on one path; default: all. */
+const SELECTED_SCENARIOS = listFromEnv(
+  'BENCH_SCENARIOS',
+  SCENARIOS.map((scenario) => scenario.id),
+).map((id) => SCENARIOS.find((scenario) => scenario.id === id) as Scenario)
+const SELECTED_ENGINES = listFromEnv<Engine>('BENCH_ENGINES', ['postgres', 'pglite'])
 const POSTGRES_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
-const RESULTS_PATH = join(REPO_ROOT, 'bench-results', 'latest.json')
+// A narrowed run (BENCH_SCENARIOS, BENCH_ENGINES) goes to a file of its own: latest.json is always a full run.
+const RESULTS_PATH = join(
+  REPO_ROOT,
+  'bench-results',
+  SELECTED_SCENARIOS.length === SCENARIOS.length && SELECTED_ENGINES.length === 2
+    ? 'latest.json'
+    : 'partial.json',
+)
 const ENTITLE_MAIN = 'src/main.ts'
 const BARE_SERVER = 'bench/bare-server.ts'
+const BARE_INSERT_SERVER = 'bench/bare-insert-server.ts'
 
 const cleanups: Array<() => void> = []
 
@@ -53,8 +87,9 @@ function log(line: string): void {
 
 /** Roughly how long the whole run takes, so the watchdog can stop a hung run without cutting a slow one. */
 function estimatedSeconds(): number {
-  const perScenario = 2 * options.warmupSeconds + 2 * options.rounds * options.durationSeconds + 10
-  return 2 * (15 + SCENARIOS.length * perScenario)
+  // + setup: starting the baseline, and seeding (1,000 transactions for the growth scenario) on the slower engine.
+  const perScenario = 2 * options.warmupSeconds + 2 * options.rounds * options.durationSeconds + 8
+  return SELECTED_ENGINES.length * (10 + SELECTED_SCENARIOS.length * perScenario)
 }
 
 async function postgresProblem(url: string): Promise<string | null> {
@@ -69,17 +104,19 @@ async function postgresProblem(url: string): Promise<string | null> {
   }
 }
 
-async function expectSameBody(bare: ServerChild, prepared: PreparedScenario): Promise<void> {
-  const { request, referenceBody } = prepared
-  const response = await fetch(`${bare.baseUrl}${request.path}`, {
+/** Sends one request as the load would and insists on a 200 with `expectedBody`. */
+async function expectAnswer(baseUrl: string, request: RequestSpec, expectedBody: string | null, who: string) {
+  const generated = request.next?.()
+  const response = await fetch(`${baseUrl}${request.path}`, {
     method: request.method,
-    headers: request.headers,
+    headers: { ...request.headers, ...generated?.headers },
+    ...(generated ? { body: generated.body } : request.body === undefined ? {} : { body: request.body }),
     signal: AbortSignal.timeout(5_000),
   })
   const text = await response.text()
-  if (response.status !== 200 || text !== referenceBody) {
+  if (response.status !== 200 || (expectedBody !== null && text !== expectedBody)) {
     throw new Error(
-      `bare server answered ${response.status} with ${text.length} chars, not the reference body`,
+      `${who} answered ${response.status} with ${text.length} chars, not the reference body: ${text.slice(0, 300)}`,
     )
   }
 }
@@ -90,20 +127,110 @@ async function measure(baseUrl: string, request: RequestSpec, load: LoadOptions)
   return result
 }
 
+/** The baseline side of a scenario: where to send which request, and how to clean up after. */
+interface BaselineSide {
+  baseUrl: string
+  request: RequestSpec
+  /** The bare child, whose RSS is reported; null when the baseline is the Entitle server itself. */
+  pid: number | null
+  stop(): Promise<void>
+}
+
+async function dropTable(url: string, table: string): Promise<void> {
+  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
+  try {
+    await client.unsafe(`drop table if exists ${table}`)
+  } finally {
+    await client.end({ timeout: 1 }).catch(() => {})
+  }
+}
+
+async function startBaseline(
+  engine: Engine,
+  databaseEnv: Record<string, string>,
+  server: ServerChild,
+  prepared: PreparedScenario,
+): Promise<BaselineSide> {
+  const { baseline } = prepared
+  if (baseline.kind === 'same-server') {
+    await expectAnswer(server.baseUrl, baseline.request, null, 'the baseline request')
+    return { baseUrl: server.baseUrl, request: baseline.request, pid: null, stop: async () => {} }
+  }
+  if (baseline.kind === 'bare-body') {
+    const bare = await startServer({
+      name: 'bare fastify',
+      script: BARE_SERVER,
+      env: { BENCH_BARE_BODY: baseline.referenceBody, BENCH_BARE_PATH: prepared.request.path },
+    })
+    try {
+      await expectAnswer(bare.baseUrl, prepared.request, baseline.referenceBody, 'bare server')
+    } catch (error) {
+      await bare.stop()
+      throw error
+    }
+    return { baseUrl: bare.baseUrl, request: prepared.request, pid: bare.pid, stop: () => bare.stop() }
+  }
+  // bare-insert: the same database engine, through a scratch table that exists only for this scenario.
+  const table = `bench_bare_insert_${process.pid}_${Date.now().toString(36)}`
+  let dataDir: string | null = null
+  let env: Record<string, string>
+  if (engine === 'postgres') {
+    env = { DATABASE_URL: databaseEnv.DATABASE_URL as string }
+  } else {
+    // A PGlite data directory belongs to one process: the baseline gets its own, as fresh as Entitle's.
+    const directory = mkdtempSync(join(tmpdir(), 'entitle-bench-bare-'))
+    cleanups.push(() => rmSync(directory, { recursive: true, force: true }))
+    dataDir = directory
+    env = { DATA_DIR: directory }
+  }
+  const removeScratch = async () => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    // The child drops the table on SIGTERM; this covers a child that had to be killed.
+    else await dropTable(env.DATABASE_URL as string, table).catch(() => {})
+  }
+  let bare: ServerChild
+  try {
+    bare = await startServer({
+      name: `bare fastify + insert (${engine})`,
+      script: BARE_INSERT_SERVER,
+      env: {
+        ...env,
+        BENCH_BARE_BODY: baseline.referenceBody,
+        BENCH_BARE_PATH: baseline.request.path,
+        BENCH_BARE_TABLE: table,
+      },
+    })
+  } catch (error) {
+    await removeScratch()
+    throw error
+  }
+  const stop = async () => {
+    await bare.stop()
+    await removeScratch()
+  }
+  try {
+    await expectAnswer(bare.baseUrl, baseline.request, baseline.referenceBody, 'bare insert server')
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { baseUrl: bare.baseUrl, request: baseline.request, pid: bare.pid, stop }
+}
+
 async function runScenario(
-  engine: string,
+  engine: Engine,
+  databaseEnv: Record<string, string>,
   server: ServerChild,
   scenario: Scenario,
   prepared: PreparedScenario,
 ) {
-  const bodyBytes = Buffer.byteLength(prepared.referenceBody)
-  const bare = await startServer({
-    name: 'bare fastify',
-    script: BARE_SERVER,
-    env: { BENCH_BARE_BODY: prepared.referenceBody, BENCH_BARE_PATH: prepared.request.path },
-  })
+  const notes: string[] = []
+  if (prepared.note) {
+    notes.push(prepared.note)
+    log(`  ${scenario.label}: ${prepared.note}`)
+  }
+  const baseline = await startBaseline(engine, databaseEnv, server, prepared)
   try {
-    await expectSameBody(bare, prepared)
     const load = {
       connections: options.connections,
       durationSeconds: options.durationSeconds,
@@ -113,47 +240,59 @@ async function runScenario(
       // JIT, connection pools and PostgreSQL's caches settle before anything counts.
       const warmup = { ...load, durationSeconds: options.warmupSeconds }
       await runLoad(server.baseUrl, prepared.request, warmup)
-      await runLoad(bare.baseUrl, prepared.request, warmup)
+      await runLoad(baseline.baseUrl, baseline.request, warmup)
     }
     const productRounds: LoadResult[] = []
-    const bareRounds: LoadResult[] = []
+    const baselineRounds: LoadResult[] = []
     for (let round = 0; round < options.rounds; round++) {
       // Interleaved, and alternating who goes first, so a drift in the machine (thermal, a neighbour,
       // PostgreSQL's autovacuum) lands on both sides instead of biasing the ratio.
       const productFirst = round % 2 === 0
       if (productFirst) productRounds.push(await measure(server.baseUrl, prepared.request, load))
-      bareRounds.push(await measure(bare.baseUrl, prepared.request, load))
+      baselineRounds.push(await measure(baseline.baseUrl, baseline.request, load))
       if (!productFirst) productRounds.push(await measure(server.baseUrl, prepared.request, load))
       const last = productRounds.length - 1
       log(
         `  round ${round + 1}/${options.rounds}: ${scenario.label} ${productRounds[last]?.requestsPerSecond} req/s,` +
-          ` bare ${bareRounds[last]?.requestsPerSecond} req/s`,
+          ` ${scenario.baselineLabel} ${baselineRounds[last]?.requestsPerSecond} req/s`,
       )
     }
+    if (prepared.describeLoad) {
+      const line = prepared.describeLoad()
+      notes.push(line)
+      log(`  ${line}`)
+    }
     const product = summarise(productRounds)
-    const bareSummary = summarise(bareRounds)
-    const ratio = product.requestsPerSecond / bareSummary.requestsPerSecond
+    const baselineSummary = summarise(baselineRounds)
+    const ratio = product.requestsPerSecond / baselineSummary.requestsPerSecond
     const result: ScenarioResult = {
       scenario: scenario.id,
       label: scenario.label,
-      bodyBytes,
+      baselineLabel: scenario.baselineLabel,
+      target: scenario.target,
+      bodyBytes: Buffer.byteLength(prepared.referenceBody),
+      baselineBodyBytes: Buffer.byteLength(prepared.baseline.referenceBody),
       product,
-      bare: bareSummary,
+      baseline: baselineSummary,
       ratio,
       roundRatios: productRounds.map(
         (round, index) =>
-          Math.round((round.requestsPerSecond / (bareRounds[index]?.requestsPerSecond ?? 1)) * 1000) / 1000,
+          Math.round((round.requestsPerSecond / (baselineRounds[index]?.requestsPerSecond ?? 1)) * 1000) /
+          1000,
       ),
       productRounds,
-      bareRounds,
-      verdict: verdictOf(engine === 'postgres' ? 'postgres' : 'pglite', product, bareSummary, ratio),
+      baselineRounds,
+      verdict: verdictOf(engine, scenario.target, product, baselineSummary, ratio),
+      notes,
     }
     log(summaryLine(engine, result))
     if (result.verdict === 'INVALID')
-      log(`  !! ${engine} ${scenario.label}: ${[...product.problems, ...bareSummary.problems].join('; ')}`)
-    return { result, bareRssMiB: rssMiB(bare.pid) }
+      log(
+        `  !! ${engine} ${scenario.label}: ${[...product.problems, ...baselineSummary.problems].join('; ')}`,
+      )
+    return { result, bareRssMiB: baseline.pid === null ? null : rssMiB(baseline.pid) }
   } finally {
-    await bare.stop()
+    await baseline.stop()
   }
 }
 
@@ -181,15 +320,17 @@ async function runEngine(
     const app = await createBenchApp(server.baseUrl, adminToken)
     const scenarios: ScenarioResult[] = []
     let bareRssMiB: number | null = null
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SELECTED_SCENARIOS) {
       const prepared = await scenario.prepare(server.baseUrl, app)
-      const outcome = await runScenario(engine, server, scenario, prepared)
+      const outcome = await runScenario(engine, databaseEnv, server, scenario, prepared)
       scenarios.push(outcome.result)
-      bareRssMiB = outcome.bareRssMiB
+      // The read baseline's (no database) is the one worth comparing Entitle's memory with.
+      if (prepared.baseline.kind === 'bare-body') bareRssMiB = outcome.bareRssMiB
     }
     const serverRssMiB = rssMiB(server.pid)
     log(
-      `   memory after load: Entitle (${engine}) RSS ${serverRssMiB ?? '?'} MiB, bare Fastify RSS ${bareRssMiB ?? '?'} MiB`,
+      `   memory after load: Entitle (${engine}) RSS ${serverRssMiB ?? '?'} MiB` +
+        (bareRssMiB === null ? '' : `, bare Fastify RSS ${bareRssMiB} MiB`),
     )
     return { engine, status: 'measured', serverRssMiB, bareRssMiB, scenarios }
   } catch (error) {
@@ -205,7 +346,7 @@ async function main(): Promise<number> {
   const startedAt = new Date()
   log(
     `Entitle bench: ${options.connections} connections, ${options.rounds} interleaved rounds of ${options.durationSeconds} s` +
-      ` (+${options.warmupSeconds} s warm-up) per target, scenarios: ${SCENARIOS.map((s) => s.label).join(', ')}.` +
+      ` (+${options.warmupSeconds} s warm-up) per target, scenarios: ${SELECTED_SCENARIOS.map((s) => s.label).join(', ')}.` +
       ` ${availableParallelism()} CPUs shared by load generator and servers. About ${Math.ceil(estimatedSeconds() / 60)} min.`,
   )
   // Anything else running (a test suite, a build) takes CPU from both sides unevenly; say so up front.
@@ -217,29 +358,39 @@ async function main(): Promise<number> {
   }
   const engines: EngineResult[] = []
 
-  const unreachable = await postgresProblem(POSTGRES_URL)
-  if (unreachable) {
-    log(
-      `\n== postgres: SKIPPED, cannot reach ${POSTGRES_URL.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1:***@')}: ${unreachable}`,
-    )
-    engines.push({ engine: 'postgres', status: 'skipped', reason: 'PostgreSQL unreachable', scenarios: [] })
-  } else {
-    engines.push(await runEngine('postgres', { DATABASE_URL: POSTGRES_URL }))
+  if (SELECTED_ENGINES.includes('postgres')) {
+    const unreachable = await postgresProblem(POSTGRES_URL)
+    if (unreachable) {
+      log(
+        `\n== postgres: SKIPPED, cannot reach ${POSTGRES_URL.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1:***@')}: ${unreachable}`,
+      )
+      engines.push({ engine: 'postgres', status: 'skipped', reason: 'PostgreSQL unreachable', scenarios: [] })
+    } else {
+      engines.push(await runEngine('postgres', { DATABASE_URL: POSTGRES_URL }))
+    }
   }
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'entitle-bench-'))
-  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true })
-  cleanups.push(removeDataDir)
-  try {
-    engines.push(await runEngine('pglite', { DATA_DIR: dataDir }))
-  } finally {
-    removeDataDir()
+  if (SELECTED_ENGINES.includes('pglite')) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'entitle-bench-'))
+    const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true })
+    cleanups.push(removeDataDir)
+    try {
+      engines.push(await runEngine('pglite', { DATA_DIR: dataDir }))
+    } finally {
+      removeDataDir()
+    }
   }
 
   log(`\n${resultsTable(engines)}`)
-  log(
-    `Targets (PostgreSQL, ${options.connections} connections): ratio >= ${TARGET.minRatio}, p99 < ${TARGET.maxP99Ms} ms.`,
-  )
+  log(`Targets, at ${options.connections} connections:`)
+  for (const scenario of SELECTED_SCENARIOS) {
+    const judged = scenario.target.judgedEngines
+      .map((engine) => (engine === 'postgres' ? 'PostgreSQL' : 'PGlite'))
+      .join(' and ')
+    log(
+      `  ${scenario.label} vs ${scenario.baselineLabel}: ${targetText(scenario.target)} (judged on ${judged})`,
+    )
+  }
   writeJson(RESULTS_PATH, {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -248,7 +399,9 @@ async function main(): Promise<number> {
     loadAverageBefore: busyBefore,
     loadAverageAfter: loadavg()[0],
     options,
-    target: TARGET,
+    scenarios: SELECTED_SCENARIOS.map((scenario) => scenario.id),
+    targets: Object.fromEntries(SELECTED_SCENARIOS.map((scenario) => [scenario.id, scenario.target])),
+    setTransactionMix: SET_TRANSACTION_MIX,
     engines,
   })
   log(`Results written to ${RESULTS_PATH}`)
