@@ -93,20 +93,15 @@ ALTER TABLE "apps" ADD COLUMN "sandbox_sharing_mode" text DEFAULT 'enabled' NOT 
 ALTER TABLE "apps" ADD COLUMN "exchange_rates" jsonb;--> statement-breakpoint
 ALTER TABLE "profiles" ADD COLUMN "entitlements" json DEFAULT '{"chains":[],"purchases":[],"grants":[]}'::json NOT NULL;--> statement-breakpoint
 ALTER TABLE "profiles" ADD COLUMN "event_seq" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE "events" ADD CONSTRAINT "events_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "idempotency_keys" ADD CONSTRAINT "idempotency_keys_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "ledger_entries" ADD CONSTRAINT "ledger_entries_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "product_store_products" ADD CONSTRAINT "product_store_products_product_uuid_products_id_fk" FOREIGN KEY ("product_uuid") REFERENCES "public"."products"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "products" ADD CONSTRAINT "products_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "products" ADD CONSTRAINT "products_access_level_fk" FOREIGN KEY ("app_id","access_level_id") REFERENCES "public"."access_levels"("app_id","id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "purchase_chains" ADD CONSTRAINT "purchase_chains_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "scheduled_jobs" ADD CONSTRAINT "scheduled_jobs_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "store_transactions" ADD CONSTRAINT "store_transactions_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "events_profile_seq_key" ON "events" USING btree ("app_id","profile_id","profile_seq");--> statement-breakpoint
 CREATE INDEX "events_app_feed_idx" ON "events" USING btree ("app_id","feed_seq");--> statement-breakpoint
 CREATE INDEX "idempotency_keys_expires_idx" ON "idempotency_keys" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "ledger_entries_app_seq_idx" ON "ledger_entries" USING btree ("app_id","seq");--> statement-breakpoint
 CREATE INDEX "product_store_products_product_idx" ON "product_store_products" USING btree ("product_uuid");--> statement-breakpoint
 CREATE UNIQUE INDEX "products_app_product_id_key" ON "products" USING btree ("app_id","product_id");--> statement-breakpoint
-CREATE UNIQUE INDEX "scheduled_jobs_key" ON "scheduled_jobs" USING btree ("app_id","profile_id","kind","subject","due_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "scheduled_jobs_key" ON "scheduled_jobs" USING btree ("app_id","profile_id","kind","subject");--> statement-breakpoint
 CREATE INDEX "scheduled_jobs_due_idx" ON "scheduled_jobs" USING btree ("due_at");

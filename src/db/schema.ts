@@ -211,9 +211,9 @@ export const ledgerEntries = pgTable(
   {
     seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     id: uuid('id').notNull(),
-    appId: uuid('app_id')
-      .notNull()
-      .references(() => apps.id, { onDelete: 'cascade' }),
+    // No foreign key: rows here are written by the hundred per second, and the app id always comes from
+    // an authenticated key; a key check per row and a lock on the app row would cost every write.
+    appId: uuid('app_id').notNull(),
     profileId: uuid('profile_id').notNull(),
     kind: text('kind').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull(),
@@ -226,9 +226,9 @@ export const ledgerEntries = pgTable(
 export const storeTransactions = pgTable(
   'store_transactions',
   {
-    appId: uuid('app_id')
-      .notNull()
-      .references(() => apps.id, { onDelete: 'cascade' }),
+    // No foreign key: rows here are written by the hundred per second, and the app id always comes from
+    // an authenticated key; a key check per row and a lock on the app row would cost every write.
+    appId: uuid('app_id').notNull(),
     store: text('store').notNull(),
     storeTransactionId: text('store_transaction_id').notNull(),
     storeOriginalTransactionId: text('store_original_transaction_id').notNull(),
@@ -248,9 +248,9 @@ export const storeTransactions = pgTable(
 export const purchaseChains = pgTable(
   'purchase_chains',
   {
-    appId: uuid('app_id')
-      .notNull()
-      .references(() => apps.id, { onDelete: 'cascade' }),
+    // No foreign key: rows here are written by the hundred per second, and the app id always comes from
+    // an authenticated key; a key check per row and a lock on the app row would cost every write.
+    appId: uuid('app_id').notNull(),
     store: text('store').notNull(),
     storeOriginalTransactionId: text('store_original_transaction_id').notNull(),
     state: json('state').$type<unknown>().notNull(),
@@ -269,9 +269,9 @@ export const events = pgTable(
     id: uuid('id').primaryKey(),
     /** Global order for the feed cursor. */
     feedSeq: bigint('feed_seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
-    appId: uuid('app_id')
-      .notNull()
-      .references(() => apps.id, { onDelete: 'cascade' }),
+    // No foreign key: rows here are written by the hundred per second, and the app id always comes from
+    // an authenticated key; a key check per row and a lock on the app row would cost every write.
+    appId: uuid('app_id').notNull(),
     profileId: uuid('profile_id').notNull(),
     /** Per-profile sequence number, from 1. */
     profileSeq: bigint('profile_seq', { mode: 'number' }).notNull(),
@@ -293,9 +293,9 @@ export const scheduledJobs = pgTable(
   'scheduled_jobs',
   {
     id: uuid('id').primaryKey(),
-    appId: uuid('app_id')
-      .notNull()
-      .references(() => apps.id, { onDelete: 'cascade' }),
+    // No foreign key: rows here are written by the hundred per second, and the app id always comes from
+    // an authenticated key; a key check per row and a lock on the app row would cost every write.
+    appId: uuid('app_id').notNull(),
     profileId: uuid('profile_id').notNull(),
     kind: text('kind').notNull(),
     /** What the job is about, such as a chain key or an access level id. */
@@ -304,13 +304,8 @@ export const scheduledJobs = pgTable(
     createdAt: createdAt(),
   },
   (table) => [
-    uniqueIndex('scheduled_jobs_key').on(
-      table.appId,
-      table.profileId,
-      table.kind,
-      table.subject,
-      table.dueAt,
-    ),
+    // One job per subject: a write moves its due time instead of adding a job.
+    uniqueIndex('scheduled_jobs_key').on(table.appId, table.profileId, table.kind, table.subject),
     index('scheduled_jobs_due_idx').on(table.dueAt),
   ],
 )

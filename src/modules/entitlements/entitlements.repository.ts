@@ -50,6 +50,16 @@ const SQL = {
     `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
       where p.app_id = $1 and p.id = $2 for update of p`,
   ),
+  // For the scheduler, which never waits for a profile a request holds: it comes back next round.
+  tryLockProfile: statement(
+    'ent_try_lock_profile',
+    `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
+      where p.app_id = $1 and p.id = $2 for update of p skip locked`,
+  ),
+  profileExists: statement(
+    'ent_profile_exists',
+    'select 1 as found from profiles where app_id = $1 and id = $2',
+  ),
   lockProfileByCustomerUserId: statement(
     'ent_lock_profile_by_cuid',
     `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
@@ -157,7 +167,7 @@ const SQL = {
        select x.id, $1, x.profile_id, x.kind, x.subject, x.due_at
          from json_to_recordset($7::text::json)
            as x(id uuid, profile_id uuid, kind text, subject text, due_at timestamptz)
-       on conflict do nothing
+       on conflict (app_id, profile_id, kind, subject) do update set due_at = excluded.due_at
        returning 1
      ), done_jobs as (
        delete from scheduled_jobs where id = any(string_to_array(nullif($9, ''), ',')::uuid[])
@@ -440,6 +450,17 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
           : await query<LockedProfileRecord>(SQL.lockProfileByCustomerUserId, [appId, key.customerUserId])
       const [row] = rows
       return row ? toLockedProfile(row) : null
+    },
+
+    /** The profile locked, 'busy' when a request holds it, or null when it is gone. */
+    async tryLockProfile(
+      query: RawQuery,
+      appId: string,
+      profileId: string,
+    ): Promise<LockedProfile | 'busy' | null> {
+      const [row] = await query<LockedProfileRecord>(SQL.tryLockProfile, [appId, profileId])
+      if (row) return toLockedProfile(row)
+      return (await query(SQL.profileExists, [appId, profileId])).length > 0 ? 'busy' : null
     },
 
     async tryLockChain(query: RawQuery, appId: string, store: string, originalId: string): Promise<boolean> {

@@ -323,9 +323,11 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       })
       return true
     }
-    const profiles = await repo.lockProfiles(query, job.appId, [job.profileId])
-    const profile = profiles.get(job.profileId)
+    // A request may hold the profile while it moves this very job: never wait for it here.
+    const profile = await repo.tryLockProfile(query, job.appId, job.profileId)
+    if (profile === 'busy') return false
     if (!profile) return dropJob(query, job)
+    const profiles = new Map([[profile.id, profile]])
     const accessLevelId = job.subject
     const due =
       job.kind === GRANT_START_JOB
