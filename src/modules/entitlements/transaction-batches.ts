@@ -94,9 +94,9 @@ export function createTransactionBatcher(deps: BatchDeps) {
   async function runBatch(appId: string, batch: Pending[]): Promise<void> {
     try {
       const results = await writeBatch(deps, appId, batch)
-      batch.forEach((pending, index) =>
-        pending.resolve(results[index] as Result<LockedProfile, BatchFailure>),
-      )
+      for (const [index, pending] of batch.entries()) {
+        pending.resolve(results[index] as Result<LockedProfile, BatchFailure>)
+      }
     } catch (error) {
       if (batch.length === 1) {
         ;(batch[0] as Pending).reject(error)
