@@ -10,8 +10,8 @@ import {
   type StoredTransaction,
   transactionKeyOf,
 } from '../../src/modules/entitlements/entitlement-model.ts'
-import { createProjectionReader } from '../../src/modules/entitlements/entitlements.repository.ts'
 import { foldLedger } from '../../src/modules/entitlements/fold-ledger.ts'
+import { createProjectionReader } from '../../src/modules/entitlements/projection-reader.ts'
 import { renderEntitlements } from '../../src/modules/entitlements/render-entitlements.ts'
 import { fixedClock } from '../../src/platform/clock.ts'
 import { buildTestApp, type Tenant, uniqueUserId } from '../support/harness.ts'
