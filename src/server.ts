@@ -42,6 +42,8 @@ export async function serve(config: Config): Promise<void> {
       phase = 'stopping'
       await scheduler?.stop()
       await server.close()
+      // A request whose client went away still has its write finishing: let it, then close the database.
+      await services.entitlements.drain()
       await database.close()
       logger.info('stopped cleanly')
     })

@@ -4,6 +4,7 @@ import { databaseTargetFrom } from '../../src/db/database-target.ts'
 import { openDatabase } from '../../src/db/open-database.ts'
 import { createEntitlementsRepository } from '../../src/modules/entitlements/entitlements.repository.ts'
 import { createEntitlementsService } from '../../src/modules/entitlements/entitlements.service.ts'
+import { normalizeTransaction } from '../../src/modules/purchases/transaction-rules.ts'
 import { fixedClock } from '../../src/platform/clock.ts'
 import { systemIds } from '../../src/platform/ids.ts'
 import { buildTestApp, ENGINE } from '../support/harness.ts'
@@ -75,5 +76,32 @@ describe('scheduler', () => {
     const types = await eventTypesOf(h, tenant.appId, profile.profileId)
     assert.equal(types.filter((type) => type === 'subscription_expired').length, 1)
     assert.equal(types.at(-1), 'access_level_updated')
+  })
+})
+
+describe('shutdown', () => {
+  it('drain() resolves only when every set transaction submitted before it is written', async () => {
+    clock.set(new Date('2026-04-01T00:00:00Z'))
+    const tenant = await h.createTenant()
+    const profile = await newProfile(tenant)
+    const writes = Array.from({ length: 20 }, (_, i) => {
+      const normalized = normalizeTransaction(
+        subscriptionBody({ price: { country: 'US', currency: 'USD', value: i + 1 } }) as never,
+      )
+      assert.ok(normalized.ok)
+      return h.services.entitlements.setTransaction(
+        tenant.appId,
+        { profileId: profile.profileId },
+        normalized.value,
+      )
+    })
+    // As the server does before closing the database: nothing submitted may still be in the air.
+    await h.services.entitlements.drain()
+    const ledger = await h.database.rawQuery<{ n: number }>(
+      { name: 'test_ledger_count', text: 'select count(*)::int as n from ledger_entries where app_id = $1' },
+      [tenant.appId],
+    )
+    assert.equal(ledger[0]?.n, 20)
+    for (const result of await Promise.all(writes)) assert.ok(result.ok)
   })
 })

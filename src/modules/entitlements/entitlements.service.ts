@@ -205,6 +205,9 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
   const batcher = createTransactionBatcher({ repo, clock, ids, chainJobs, buildEvents })
 
   return {
+    /** Waits for set transactions still being written (shutdown). */
+    drain: () => batcher.drain(),
+
     /** Written in a batch with the set transactions that arrive meanwhile (transaction-batches.ts). */
     async setTransaction(
       appId: string,

@@ -70,6 +70,7 @@ const asSharingMode = (value: string | undefined): SharingMode =>
 export function createTransactionBatcher(deps: BatchDeps) {
   const queue: Pending[] = []
   let inFlight = 0
+  let idle: (() => void)[] = []
 
   function pump(): void {
     while (inFlight < MAX_BATCHES_IN_FLIGHT && queue.length > 0) {
@@ -87,6 +88,10 @@ export function createTransactionBatcher(deps: BatchDeps) {
       void runBatch(appId, batch).finally(() => {
         inFlight -= 1
         pump()
+        if (inFlight === 0 && queue.length === 0) {
+          for (const wake of idle) wake()
+          idle = []
+        }
       })
     }
   }
@@ -115,6 +120,12 @@ export function createTransactionBatcher(deps: BatchDeps) {
   }
 
   return {
+    /** Resolves once every submitted transaction is written: the server waits for it before closing the database. */
+    drain(): Promise<void> {
+      if (inFlight === 0 && queue.length === 0) return Promise.resolve()
+      return new Promise((resolve) => idle.push(resolve))
+    },
+
     submit(appId: string, identification: Identification, txn: NormalizedTransaction) {
       return new Promise<Result<LockedProfile, BatchFailure>>((resolve, reject) => {
         queue.push({ appId, identification, txn, resolve, reject })
