@@ -1,12 +1,13 @@
+import type { SharingMode } from '../apps/apps.schemas.ts'
 import type { NormalizedTransaction } from '../purchases/transaction-rules.ts'
 
 /**
  * The entitlement model. Everything here is plain JSON: ledger entries, chain states and profile documents
- * are stored as jsonb and folded again by the consistency test, so no Dates, Maps or class instances.
+ * are stored as json and folded again by the consistency test, so no Dates, Maps or class instances.
  * Instants are ISO strings from Date#toISOString, which compare correctly as strings.
  */
 
-export type SharingMode = 'enabled' | 'transfer' | 'disabled'
+export type { SharingMode }
 
 /** Access given by a grant or by a store product whose product is not in the catalog. */
 export const DEFAULT_ACCESS_LEVEL_ID = 'premium'
@@ -138,7 +139,7 @@ export interface ProfileState {
   totalRevenueUsd: number
 }
 
-/** Keys are JSON pairs: any store id or transaction id is safe in them, and jsonb can hold them. */
+/** Keys are JSON pairs: any store id or transaction id is safe in them, and json can hold them. */
 export function chainKeyOf(store: string, storeOriginalTransactionId: string): string {
   return JSON.stringify([store, storeOriginalTransactionId])
 }

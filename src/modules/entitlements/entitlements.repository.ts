@@ -5,13 +5,6 @@ import type { BuiltEvent, EventProfileInfo } from './event-payloads.ts'
 
 /** The entitlement engine's reads and writes; the statements themselves are in entitlements.statements.ts. */
 
-export interface PurchaseContext {
-  sharingMode: string
-  sandboxSharingMode: string
-  exchangeRates: Record<string, number> | null
-  product: { productId: string; accessLevelId: string; type: string } | null
-}
-
 /** A locked profile: the projection, the view fields and what an event payload tells of the person. */
 export interface LockedProfile extends EventProfileInfo {
   appId: string
@@ -138,31 +131,6 @@ export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'raw
   const { rawQuery } = database
   return {
     transaction: database.rawTransaction,
-
-    async purchaseContext(
-      appId: string,
-      store: string,
-      storeProductId: string,
-    ): Promise<PurchaseContext | null> {
-      const [row] = await rawQuery<{
-        sharing_mode: string
-        sandbox_sharing_mode: string
-        exchange_rates: Record<string, number> | null
-        product_id: string | null
-        access_level_id: string | null
-        type: string | null
-      }>(SQL.purchaseContext, [appId, store, storeProductId])
-      if (!row) return null
-      return {
-        sharingMode: row.sharing_mode,
-        sandboxSharingMode: row.sandbox_sharing_mode,
-        exchangeRates: row.exchange_rates,
-        product:
-          row.product_id !== null
-            ? { productId: row.product_id, accessLevelId: row.access_level_id ?? '', type: row.type ?? '' }
-            : null,
-      }
-    },
 
     async accessLevelExists(appId: string, accessLevelId: string): Promise<boolean> {
       return (await rawQuery(SQL.accessLevelExists, [appId, accessLevelId])).length > 0

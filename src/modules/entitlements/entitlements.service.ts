@@ -11,7 +11,6 @@ import {
   type GrantEntry,
   type LedgerEntry,
   type RevokeEntry,
-  type StoredTransaction,
 } from './entitlement-model.ts'
 import type {
   ChainRow,
@@ -23,14 +22,11 @@ import type {
 import { buildEvent } from './event-payloads.ts'
 import { chainAccessEnd, grantEnd } from './render-entitlements.ts'
 import { checkRevoke, type RevokeFailure } from './revoke-rules.ts'
-import { createTransactionBatcher } from './transaction-batches.ts'
+import { type BatchFailure, createTransactionBatcher } from './transaction-batches.ts'
 
 export type PurchaseFailure =
-  | { kind: 'profile_not_found' }
-  | { kind: 'customer_user_id_mismatch' }
+  | BatchFailure
   | { kind: 'paid_access_level_does_not_exist'; accessLevelId: string }
-  /** The store transaction id is already recorded under another original transaction id. */
-  | { kind: 'original_transaction_mismatch'; recordedUnder: string }
   | RevokeFailure
 
 /** What the purchase routes answer with: the profile as it is after the write. */
@@ -43,6 +39,8 @@ export interface EntitlementsServiceDeps {
 }
 
 export const CHAIN_END_JOB = 'chain_end'
+export const GRANT_START_JOB = 'grant_start'
+export const REVOKE_JOB = 'revoke'
 
 /**
  * Stores report a renewal around the moment the period ends, sometimes a little after it. An auto-renewing
@@ -56,11 +54,9 @@ export function endEventsDueAt(chain: ChainState, end: string): string {
   const expectsRenewal = txn.renewStatus && txn.billingIssueDetectedAt === null && txn.refundedAt === null
   return expectsRenewal ? new Date(Date.parse(end) + RENEWAL_LEEWAY_MS).toISOString() : end
 }
-export const GRANT_START_JOB = 'grant_start'
-export const REVOKE_JOB = 'revoke'
 
 export function createEntitlementsService({ repo, clock, ids }: EntitlementsServiceDeps) {
-  /** The locked profiles as the reducer's world, plus the chain and transaction rows when given. */
+  /** The locked profiles as the reducer's world; callers add the chains they loaded. */
   function worldOf(profiles: Map<string, LockedProfile>): World {
     return { chains: new Map(), transactions: new Map(), profiles: new Map(profiles) }
   }
@@ -114,7 +110,6 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       drafts: EventDraft[]
       jobs?: NewJob[]
       chain?: ChainRow
-      transaction?: StoredTransaction
       doneJobId?: string
       at: string
     },
@@ -123,7 +118,7 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
     await repo.writeChanges(query, appId, {
       entries: write.entry ? [write.entry] : [],
       chains: write.chain ? [write.chain] : [],
-      transactions: write.transaction ? [write.transaction] : [],
+      transactions: [],
       profiles: [...write.profiles.values()].filter((profile) => write.world.profiles.has(profile.id)),
       events,
       jobs: write.jobs ?? [],
@@ -139,7 +134,7 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
     row: ChainRow,
     now: string,
   ): { drafts: EventDraft[]; jobs: NewJob[] } {
-    const end = chainAccessEnd({ kind: chain.kind, latest: chain.latest })
+    const end = chainAccessEnd(chain)
     if (end === null || chain.latest.refundedAt !== null || row.endEventsWrittenFor === end) {
       return { drafts: [], jobs: [] }
     }
@@ -299,7 +294,7 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       if (!(await repo.tryLockChain(query, job.appId, store, originalId))) return false
       const chainRow = await repo.chain(query, job.appId, store, originalId)
       const chain = chainRow?.state
-      const end = chain ? chainAccessEnd({ kind: chain.kind, latest: chain.latest }) : null
+      const end = chain ? chainAccessEnd(chain) : null
       // A later write moved the end or already told it: this job is stale.
       if (
         !chainRow ||

@@ -18,15 +18,6 @@ const LATEST_INSTALLATION = `left join lateral (
   ) i on true`
 
 export const SQL = {
-  purchaseContext: statement(
-    'ent_purchase_context',
-    `select a.sharing_mode, a.sandbox_sharing_mode, a.exchange_rates,
-            p.product_id, p.access_level_id, p.type
-       from apps a
-       left join product_store_products sp on sp.app_id = a.id and sp.store = $2 and sp.store_product_id = $3
-       left join products p on p.id = sp.product_uuid
-      where a.id = $1`,
-  ),
   accessLevelExists: statement(
     'ent_access_level_exists',
     'select 1 as found from access_levels where app_id = $1 and id = $2',
@@ -180,12 +171,6 @@ export const SQL = {
     'ent_chain',
     `select state, end_events_written_for from purchase_chains
       where app_id = $1 and store = $2 and store_original_transaction_id = $3`,
-  ),
-  transaction: statement(
-    'ent_transaction',
-    `select store, store_transaction_id, store_original_transaction_id, purchase_id, profile_id, record,
-            price_usd, revenue_usd
-       from store_transactions where app_id = $1 and store = $2 and store_transaction_id = $3`,
   ),
   claimDueJob: statement(
     'ent_claim_due_job',

@@ -2,6 +2,7 @@ import type { RawQuery } from '../../db/open-database.ts'
 import type { Clock } from '../../platform/clock.ts'
 import type { IdGenerator } from '../../platform/ids.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
+import { SHARING_MODES } from '../apps/apps.schemas.ts'
 import { effectiveExchangeRates, toUsd } from '../apps/exchange-rates.ts'
 import { checkMatches, type Identification, lookupKey } from '../profiles/profile-identity.ts'
 import type { NormalizedTransaction } from '../purchases/transaction-rules.ts'
@@ -63,9 +64,8 @@ export interface BatchDeps {
 
 const MAX_BATCH = 64
 const MAX_BATCHES_IN_FLIGHT = 2
-const SHARING_MODES = new Set<SharingMode>(['enabled', 'transfer', 'disabled'])
 const asSharingMode = (value: string | undefined): SharingMode =>
-  SHARING_MODES.has(value as SharingMode) ? (value as SharingMode) : 'enabled'
+  SHARING_MODES.includes(value as SharingMode) ? (value as SharingMode) : 'enabled'
 
 export function createTransactionBatcher(deps: BatchDeps) {
   const queue: Pending[] = []
