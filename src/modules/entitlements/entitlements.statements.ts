@@ -83,16 +83,17 @@ export const SQL = {
          from product_store_products sp join products p on p.id = sp.product_uuid
         where sp.app_id = $1::uuid and (sp.store, sp.store_product_id) in (select store, product from keys)
      ), wanted as (
-       select id from profiles
-        where app_id = $1::uuid
-          and (id = any(string_to_array(nullif($3, ''), ',')::uuid[])
-               or customer_user_id in (select json_array_elements_text($4::text::json)))
+       select unnest(string_to_array(nullif($3, ''), ',')::uuid[]) as id
+       union select id from profiles
+        where app_id = $1::uuid and customer_user_id = any(array(select json_array_elements_text($4::text::json)))
        union select (json_array_elements_text(state -> 'holders'))::uuid from chain
        union select profile_id from txn
      ), locked as (
+       -- = any(array(...)) keeps both lookups on an index: a join here was planned as a scan of the app's
+       -- profiles, which grew with the app and with every dead row version of a busy profile.
        select ${LOCKED_PROFILE_COLUMNS}
          from profiles p ${LATEST_INSTALLATION}
-        where p.app_id = $1::uuid and p.id in (select id from wanted)
+        where p.app_id = $1::uuid and p.id = any(array(select id from wanted))
         order by p.id
           for update of p
      )

@@ -142,7 +142,7 @@ async function writeBatch(
 ): Promise<Result<LockedProfile, BatchFailure>[]> {
   const { repo, clock, ids } = deps
   const now = clock.now().toISOString()
-  return repo.transaction(async (query: RawQuery) => {
+  return repo.transaction(async (query: RawQuery, finalQuery: RawQuery) => {
     const loaded = await repo.loadBatch(
       query,
       appId,
@@ -247,7 +247,8 @@ async function writeBatch(
     })
 
     if (entries.length > 0) {
-      await repo.writeChanges(query, appId, {
+      // Sent with the COMMIT behind it: one round trip for both.
+      await repo.writeChanges(finalQuery, appId, {
         entries,
         chains: [...touchedChains].map((key) => chainRows.get(key) as ChainRow),
         transactions: [...touchedTransactions].map((key) => world.transactions.get(key) as StoredTransaction),
