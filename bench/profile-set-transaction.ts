@@ -5,9 +5,10 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { createBenchApp } from './bench-api.ts'
 import { freePort, REPO_ROOT } from './child-servers.ts'
 import { runLoad } from './load.ts'
-import { createBenchApp, SCENARIOS } from './scenarios.ts'
+import { SCENARIOS } from './scenarios.ts'
 
 /**
  * Where a set transaction's time goes, on PostgreSQL (not part of `npm run bench`):
@@ -340,7 +341,7 @@ async function main(): Promise<void> {
     scratch = postgres(`${BASE_URL.replace(/\/[^/]*$/, '')}/${DATABASE}`, { max: 1, onnotice: () => {} })
     const app = await createBenchApp(baseUrl, adminToken)
     const scenario = SCENARIOS.find((candidate) => candidate.id === 'set-transaction')
-    if (!scenario) throw new Error('no set-transaction scenario')
+    if (!scenario || !('prepare' in scenario)) throw new Error('no set-transaction scenario')
     const prepared = await scenario.prepare(baseUrl, app)
     const { request } = prepared
     const next = request.next as NonNullable<typeof request.next>

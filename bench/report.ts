@@ -25,6 +25,10 @@ export interface ScenarioResult {
   verdict: Verdict
   /** What the setup seeded and what the load sent, when the scenario says. */
   notes: string[]
+  /** What `requestsPerSecond` counts, when not requests (webhook delivery: deliveries/s at the receiver). */
+  unit?: string
+  /** Figures of a scenario that measures on its own, beyond what the table shows. */
+  details?: Record<string, unknown>
 }
 
 export interface EngineResult {
@@ -56,7 +60,8 @@ function ms(value: number): string {
 }
 
 export function targetText(target: ScenarioTarget): string {
-  return `ratio >= ${target.minRatio}${target.maxP99Ms === undefined ? '' : `, p99 < ${target.maxP99Ms} ms`}`
+  const p99 = target.p99Of === undefined ? 'p99' : `p99 ${target.p99Of}`
+  return `ratio >= ${target.minRatio}${target.maxP99Ms === undefined ? '' : `, ${p99} < ${target.maxP99Ms} ms`}`
 }
 
 const ENGINE_NAMES: Record<Engine, string> = { postgres: 'PostgreSQL', pglite: 'PGlite' }
@@ -77,9 +82,10 @@ function verdictText(result: ScenarioResult): string {
 /** The one-line summary printed as soon as a scenario is measured. */
 export function summaryLine(engine: string, result: ScenarioResult): string {
   const { product, baseline } = result
+  const unit = result.unit ?? 'req/s'
   return (
-    `${engine} ${result.label}: ${product.requestsPerSecond} req/s p50 ${ms(product.p50Ms)} p99 ${ms(product.p99Ms)}` +
-    ` | ${result.baselineLabel}: ${baseline.requestsPerSecond} req/s p50 ${ms(baseline.p50Ms)} p99 ${ms(baseline.p99Ms)}` +
+    `${engine} ${result.label}: ${product.requestsPerSecond} ${unit} p50 ${ms(product.p50Ms)} p99 ${ms(product.p99Ms)}` +
+    ` | ${result.baselineLabel}: ${baseline.requestsPerSecond} ${unit} p50 ${ms(baseline.p50Ms)} p99 ${ms(baseline.p99Ms)}` +
     ` | ratio ${result.ratio.toFixed(2)} (rounds ${result.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')})` +
     ` | target ${targetText(result.target)}: ${verdictText(result)}`
   )

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { startBaseline } from './baselines.ts'
+import { createBenchApp, SET_TRANSACTION_MIX } from './bench-api.ts'
 import { REPO_ROOT, rssMiB, type ServerChild, startServer, stopAllServers } from './child-servers.ts'
 import { type LoadOptions, type LoadResult, type RequestSpec, runLoad, summarise } from './load.ts'
 import {
@@ -15,12 +17,11 @@ import {
   writeJson,
 } from './report.ts'
 import {
-  createBenchApp,
   type Engine,
+  type LoadScenario,
   type PreparedScenario,
   SCENARIOS,
   type Scenario,
-  SET_TRANSACTION_MIX,
 } from './scenarios.ts'
 
 /**
@@ -76,8 +77,6 @@ const RESULTS_PATH = join(
     : 'partial.json',
 )
 const ENTITLE_MAIN = 'src/main.ts'
-const BARE_SERVER = 'bench/bare-server.ts'
-const BARE_INSERT_SERVER = 'bench/bare-insert-server.ts'
 
 const cleanups: Array<() => void> = []
 
@@ -104,124 +103,17 @@ async function postgresProblem(url: string): Promise<string | null> {
   }
 }
 
-/** Sends one request as the load would and insists on a 200 with `expectedBody`. */
-async function expectAnswer(baseUrl: string, request: RequestSpec, expectedBody: string | null, who: string) {
-  const generated = request.next?.()
-  const response = await fetch(`${baseUrl}${request.path}`, {
-    method: request.method,
-    headers: { ...request.headers, ...generated?.headers },
-    ...(generated ? { body: generated.body } : request.body === undefined ? {} : { body: request.body }),
-    signal: AbortSignal.timeout(5_000),
-  })
-  const text = await response.text()
-  if (response.status !== 200 || (expectedBody !== null && text !== expectedBody)) {
-    throw new Error(
-      `${who} answered ${response.status} with ${text.length} chars, not the reference body: ${text.slice(0, 300)}`,
-    )
-  }
-}
-
 async function measure(baseUrl: string, request: RequestSpec, load: LoadOptions): Promise<LoadResult> {
   const result = await runLoad(baseUrl, request, load)
   for (const problem of result.problems) log(`  !! ${baseUrl}: ${problem}`)
   return result
 }
 
-/** The baseline side of a scenario: where to send which request, and how to clean up after. */
-interface BaselineSide {
-  baseUrl: string
-  request: RequestSpec
-  /** The bare child, whose RSS is reported; null when the baseline is the Entitle server itself. */
-  pid: number | null
-  stop(): Promise<void>
-}
-
-async function dropTable(url: string, table: string): Promise<void> {
-  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
-  try {
-    await client.unsafe(`drop table if exists ${table}`)
-  } finally {
-    await client.end({ timeout: 1 }).catch(() => {})
-  }
-}
-
-async function startBaseline(
-  engine: Engine,
-  databaseEnv: Record<string, string>,
-  server: ServerChild,
-  prepared: PreparedScenario,
-): Promise<BaselineSide> {
-  const { baseline } = prepared
-  if (baseline.kind === 'same-server') {
-    await expectAnswer(server.baseUrl, baseline.request, null, 'the baseline request')
-    return { baseUrl: server.baseUrl, request: baseline.request, pid: null, stop: async () => {} }
-  }
-  if (baseline.kind === 'bare-body') {
-    const bare = await startServer({
-      name: 'bare fastify',
-      script: BARE_SERVER,
-      env: { BENCH_BARE_BODY: baseline.referenceBody, BENCH_BARE_PATH: prepared.request.path },
-    })
-    try {
-      await expectAnswer(bare.baseUrl, prepared.request, baseline.referenceBody, 'bare server')
-    } catch (error) {
-      await bare.stop()
-      throw error
-    }
-    return { baseUrl: bare.baseUrl, request: prepared.request, pid: bare.pid, stop: () => bare.stop() }
-  }
-  // bare-insert: the same database engine, through a scratch table that exists only for this scenario.
-  const table = `bench_bare_insert_${process.pid}_${Date.now().toString(36)}`
-  let dataDir: string | null = null
-  let env: Record<string, string>
-  if (engine === 'postgres') {
-    env = { DATABASE_URL: databaseEnv.DATABASE_URL as string }
-  } else {
-    // A PGlite data directory belongs to one process: the baseline gets its own, as fresh as Entitle's.
-    const directory = mkdtempSync(join(tmpdir(), 'entitle-bench-bare-'))
-    cleanups.push(() => rmSync(directory, { recursive: true, force: true }))
-    dataDir = directory
-    env = { DATA_DIR: directory }
-  }
-  const removeScratch = async () => {
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
-    // The child drops the table on SIGTERM; this covers a child that had to be killed.
-    else await dropTable(env.DATABASE_URL as string, table).catch(() => {})
-  }
-  let bare: ServerChild
-  try {
-    bare = await startServer({
-      name: `bare fastify + insert (${engine})`,
-      script: BARE_INSERT_SERVER,
-      env: {
-        ...env,
-        BENCH_BARE_BODY: baseline.referenceBody,
-        BENCH_BARE_PATH: baseline.request.path,
-        BENCH_BARE_TABLE: table,
-      },
-    })
-  } catch (error) {
-    await removeScratch()
-    throw error
-  }
-  const stop = async () => {
-    await bare.stop()
-    await removeScratch()
-  }
-  try {
-    await expectAnswer(bare.baseUrl, baseline.request, baseline.referenceBody, 'bare insert server')
-  } catch (error) {
-    await stop()
-    throw error
-  }
-  return { baseUrl: bare.baseUrl, request: baseline.request, pid: bare.pid, stop }
-}
-
 async function runScenario(
   engine: Engine,
   databaseEnv: Record<string, string>,
   server: ServerChild,
-  scenario: Scenario,
+  scenario: LoadScenario,
   prepared: PreparedScenario,
 ) {
   const notes: string[] = []
@@ -229,7 +121,7 @@ async function runScenario(
     notes.push(prepared.note)
     log(`  ${scenario.label}: ${prepared.note}`)
   }
-  const baseline = await startBaseline(engine, databaseEnv, server, prepared)
+  const baseline = await startBaseline(cleanups, engine, databaseEnv, server, prepared)
   try {
     const load = {
       connections: options.connections,
@@ -308,7 +200,13 @@ async function runEngine(
       name: `entitle (${engine})`,
       script: ENTITLE_MAIN,
       args: ['serve'],
-      env: { ...databaseEnv, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' },
+      env: {
+        ...databaseEnv,
+        // What the selected scenarios need (webhook delivery: WEBHOOK_ALLOW_PRIVATE for its 127.0.0.1 receiver).
+        ...Object.assign({}, ...SELECTED_SCENARIOS.map((scenario) => scenario.serverEnv ?? {})),
+        ADMIN_TOKEN: adminToken,
+        LOG_LEVEL: 'warn',
+      },
     })
   } catch (error) {
     // The message carries the child's output; the other engine still gets its turn.
@@ -321,6 +219,18 @@ async function runEngine(
     const scenarios: ScenarioResult[] = []
     let bareRssMiB: number | null = null
     for (const scenario of SELECTED_SCENARIOS) {
+      if ('measure' in scenario) {
+        const result = await scenario.measure({
+          engine,
+          baseUrl: server.baseUrl,
+          adminToken,
+          rounds: options.rounds,
+          log,
+        })
+        log(summaryLine(engine, result))
+        scenarios.push(result)
+        continue
+      }
       const prepared = await scenario.prepare(server.baseUrl, app)
       const outcome = await runScenario(engine, databaseEnv, server, scenario, prepared)
       scenarios.push(outcome.result)

@@ -1,12 +1,20 @@
+import {
+  type BenchApp,
+  call,
+  createProfiles,
+  expectStatus,
+  forEachConcurrently,
+  MINUTE_MS,
+  PROFILE_PATH,
+  SET_TRANSACTION_MIX,
+  SET_TRANSACTION_PATH,
+  setTransactionStream,
+  streamTag,
+  subscriptionBody,
+} from './bench-api.ts'
 import type { RequestSpec } from './load.ts'
-
-const SERVER_SIDE_API = '/api/v2/server-side-api'
-
-/** The bench app's credentials, made through the public admin API like an operator would. */
-export interface BenchApp {
-  appId: string
-  secretApiKey: string
-}
+import type { ScenarioResult } from './report.ts'
+import { webhookDelivery } from './webhook-scenario.ts'
 
 export type Engine = 'postgres' | 'pglite'
 
@@ -16,6 +24,8 @@ export interface ScenarioTarget {
   minRatio: number
   /** When set, the product's median p99 must also stay under it. */
   maxP99Ms?: number
+  /** What that p99 is of, when not the requests' own latency (printed with the target). */
+  p99Of?: string
   judgedEngines: Engine[]
 }
 
@@ -43,7 +53,7 @@ export interface PreparedScenario {
   describeLoad?: () => string
 }
 
-export interface Scenario {
+interface ScenarioBase {
   /** Stable key for bench-results/latest.json. */
   id: string
   /** What the printed lines call it. */
@@ -51,63 +61,34 @@ export interface Scenario {
   /** What the printed lines call its baseline. */
   baselineLabel: string
   target: ScenarioTarget
+  /** Settings the Entitle server needs for this scenario, added to its environment when it is selected. */
+  serverEnv?: Record<string, string>
+}
+
+/** An autocannon load against Entitle, then the same against its baseline, in interleaved rounds (run.ts). */
+export interface LoadScenario extends ScenarioBase {
   prepare(baseUrl: string, app: BenchApp): Promise<PreparedScenario>
 }
 
-interface Answer {
-  status: number
-  text: string
+/** What a scenario that does its own measuring gets from the runner. */
+export interface MeasureContext {
+  engine: Engine
+  baseUrl: string
+  /** For setting up an app of its own, so what it configures never touches the other scenarios. */
+  adminToken: string
+  rounds: number
+  log(line: string): void
 }
 
-async function call(
-  baseUrl: string,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: unknown,
-): Promise<Answer> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  })
-  return { status: response.status, text: await response.text() }
+/** A scenario that is not a request load (webhook delivery): it measures both sides itself. */
+export interface MeasuredScenario extends ScenarioBase {
+  measure(context: MeasureContext): Promise<ScenarioResult>
 }
 
-/** Setup must be exactly right or the numbers mean nothing: any other status stops the bench. */
-function expectStatus(answer: Answer, expected: number[], what: string): void {
-  if (!expected.includes(answer.status)) {
-    throw new Error(
-      `setup failed: ${what} answered ${answer.status}, expected ${expected.join(' or ')}: ${answer.text.slice(0, 500)}`,
-    )
-  }
-}
-
-/** Creates the app `bench` and lifts its rate limit, so the bench measures the server, not the limiter. */
-export async function createBenchApp(baseUrl: string, adminToken: string): Promise<BenchApp> {
-  const admin = { authorization: `Bearer ${adminToken}` }
-  const created = await call(baseUrl, 'POST', '/admin/v1/apps', admin, { name: 'bench' })
-  expectStatus(created, [201], 'POST /admin/v1/apps')
-  const { app_id: appId, secret_api_key: secretApiKey } = JSON.parse(created.text) as Record<string, unknown>
-  if (typeof appId !== 'string' || typeof secretApiKey !== 'string') {
-    throw new Error(`setup failed: POST /admin/v1/apps lacks app_id/secret_api_key: ${created.text}`)
-  }
-  const settings = await call(
-    baseUrl,
-    'PATCH',
-    `/admin/v1/apps/${encodeURIComponent(appId)}/settings`,
-    admin,
-    {
-      rate_limit_per_minute: 1_000_000_000,
-    },
-  )
-  expectStatus(settings, [200], 'PATCH /admin/v1/apps/{app_id}/settings')
-  return { appId, secretApiKey }
-}
+export type Scenario = LoadScenario | MeasuredScenario
 
 /** The server-side API's most frequent call: read one profile with its access levels. */
-const getProfile: Scenario = {
+const getProfile: LoadScenario = {
   id: 'get-profile',
   label: 'GET profile',
   baselineLabel: 'bare Fastify, same body',
@@ -136,129 +117,12 @@ const getProfile: Scenario = {
   },
 }
 
-const PROFILE_PATH = `${SERVER_SIDE_API}/profile/`
-const SET_TRANSACTION_PATH = `${SERVER_SIDE_API}/purchase/set/transaction/`
-const MINUTE_MS = 60_000
-const YEAR_MS = 365 * 24 * 60 * MINUTE_MS
-
-/** Runs `work` for 0..count-1 with at most `concurrency` at a time; the first failure stops the rest. */
-async function forEachConcurrently(
-  count: number,
-  concurrency: number,
-  work: (index: number) => Promise<void>,
-): Promise<void> {
-  let nextIndex = 0
-  const worker = async () => {
-    while (nextIndex < count) {
-      const index = nextIndex++
-      await work(index)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
-}
-
-/**
- * A set-transaction body as in test/support/purchases.ts (subscriptionBody), for renewal `renewal` (0: the
- * first purchase) of the chain `originalId`: one minute later each time, so purchased_at and expires_at only
- * grow, and all of them in the past and the future respectively (no expiry falls due during the bench).
- */
-function subscriptionBody(
-  transactionId: string,
-  originalId: string,
-  renewal: number,
-  chainStart: number,
-): Record<string, unknown> {
-  const purchasedAt = chainStart + renewal * MINUTE_MS
-  return {
-    purchase_type: 'subscription',
-    store: 'app_store',
-    environment: 'Production',
-    store_product_id: 'com.example.monthly',
-    store_transaction_id: transactionId,
-    store_original_transaction_id: originalId,
-    price: { country: 'US', currency: 'USD', value: 9.99 },
-    purchased_at: new Date(purchasedAt).toISOString(),
-    originally_purchased_at: new Date(chainStart).toISOString(),
-    expires_at: new Date(purchasedAt + YEAR_MS).toISOString(),
-    renew_status: true,
-  }
-}
-
-/** Short and unique per stream, so ids stay under the API's 50 characters and never repeat across runs. */
-function streamTag(): string {
-  return `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`
-}
-
-/** How the set-transaction load is spread; see the comment on `setTransactionStream`. */
-export const SET_TRANSACTION_MIX = {
-  profiles: 200,
-  /** Every `newChainEvery`-th request to a profile is a new purchase (a new chain) ... */
-  newChainEvery: 4,
-  /** ... until it holds this many chains; after that, only renewals. */
-  maxChainsPerProfile: 4,
-}
-
-interface ProfileState {
-  customerUserId: string
-  requests: number
-  chains: { originalId: string; start: number; renewals: number }[]
-}
-
-/**
- * Bodies for POST set/transaction: round robin over the profiles, each request with a new
- * store_transaction_id. Each profile's first request in the bench, and every 4th after it, is a new purchase
- * (a chain of its own) until the profile holds 4 chains; the others renew the profile's chains in turn. The
- * cap is deliberate: a profile document keeps every chain the profile holds, so uncapped new chains would
- * make every profile grow by a chain every few requests and each round slower than the one before (a
- * profile with dozens of subscriptions is not a realistic steady state). Answers the generator and what it
- * has produced so far.
- */
-function setTransactionStream(customerUserIds: string[], chainStart: number) {
-  const tag = streamTag()
-  const profiles: ProfileState[] = customerUserIds.map((customerUserId) => ({
-    customerUserId,
-    requests: 0,
-    chains: [],
-  }))
-  let sent = 0
-  let newChains = 0
-  const next = () => {
-    const profile = profiles[sent % profiles.length] as ProfileState
-    const transactionId = `b${tag}-${sent}`
-    sent += 1
-    const startsChain =
-      profile.chains.length === 0 ||
-      (profile.requests % SET_TRANSACTION_MIX.newChainEvery === 0 &&
-        profile.chains.length < SET_TRANSACTION_MIX.maxChainsPerProfile)
-    let payload: Record<string, unknown>
-    if (startsChain) {
-      newChains += 1
-      profile.chains.push({ originalId: transactionId, start: chainStart, renewals: 0 })
-      payload = subscriptionBody(transactionId, transactionId, 0, chainStart)
-    } else {
-      const chain = profile.chains[profile.requests % profile.chains.length] as ProfileState['chains'][number]
-      chain.renewals += 1
-      payload = subscriptionBody(transactionId, chain.originalId, chain.renewals, chain.start)
-    }
-    profile.requests += 1
-    return { headers: { 'adapty-customer-user-id': profile.customerUserId }, body: JSON.stringify(payload) }
-  }
-  const describe = () => {
-    const chains = profiles.map((profile) => profile.chains.length)
-    return (
-      `${sent} set-transaction bodies generated (${newChains} new chains, ${sent - newChains} renewals);` +
-      ` chains per profile ${Math.min(...chains)}-${Math.max(...chains)}`
-    )
-  }
-  return { next, describe }
-}
-
 /**
  * The write path: POST set/transaction over 200 profiles, against one INSERT of one row into the same
  * database. The profiles are made (and given their first chain) through the API first; the load then sends
  * a new store_transaction_id every time.
  */
-const setTransaction: Scenario = {
+const setTransaction: LoadScenario = {
   id: 'set-transaction',
   label: 'POST set transaction',
   baselineLabel: 'bare Fastify + 1-row INSERT',
@@ -271,13 +135,7 @@ const setTransaction: Scenario = {
       { length: SET_TRANSACTION_MIX.profiles },
       (_, index) => `bench-buyer-${tag}-${index}`,
     )
-    await forEachConcurrently(customerUserIds.length, 8, async (index) => {
-      const created = await call(baseUrl, 'POST', PROFILE_PATH, {
-        ...auth,
-        'adapty-customer-user-id': customerUserIds[index] as string,
-      })
-      expectStatus(created, [200, 201], `POST ${PROFILE_PATH}`)
-    })
+    await createProfiles(baseUrl, app, customerUserIds)
     const chainStart = Date.now() - 30 * 24 * 60 * MINUTE_MS
     const stream = setTransactionStream(customerUserIds, chainStart)
     const headers = { ...auth, 'content-type': 'application/json' }
@@ -323,7 +181,7 @@ export const HISTORY_TRANSACTIONS = 1_000
  * the API) against GET profile of a profile with a single transaction, both on the same server: what a
  * profile's history costs its reads.
  */
-const getProfileGrowth: Scenario = {
+const getProfileGrowth: LoadScenario = {
   id: 'get-profile-growth',
   label: `GET profile, ${HISTORY_TRANSACTIONS.toLocaleString('en-US')} transactions`,
   baselineLabel: 'GET profile, 1 transaction, same server',
@@ -377,5 +235,8 @@ const getProfileGrowth: Scenario = {
   },
 }
 
-/** Add a scenario here; run.ts measures each one against its baseline on every engine. */
-export const SCENARIOS: Scenario[] = [getProfile, setTransaction, getProfileGrowth]
+/**
+ * Add a scenario here; run.ts measures each one against its baseline on every engine. Webhook delivery goes
+ * last: it leaves an endpoint (of its own app) and a delivery worker that has just been busy behind it.
+ */
+export const SCENARIOS: Scenario[] = [getProfile, setTransaction, getProfileGrowth, webhookDelivery]

@@ -19,6 +19,7 @@ import { integrationIdentifiersRoutes } from './modules/integration-identifiers/
 import { profilesRoutes } from './modules/profiles/profiles.routes.ts'
 import { purchasesRoutes } from './modules/purchases/purchases.routes.ts'
 import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts'
 import type { Services } from './services.ts'
 import { VERSION } from './version.ts'
 
@@ -123,6 +124,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       )
       await admin.register(catalogRoutes({ service: services.catalog }))
       await admin.register(eventsRoutes({ service: services.events }))
+      await admin.register(webhooksRoutes({ service: services.webhooks }))
     },
     { prefix: ADMIN_API_PREFIX },
   )

@@ -59,6 +59,23 @@ export const ConfigSchema = Type.Object({
     description:
       'How long a repeat of a still-running Idempotency-Key request waits for its answer before 409 (ms)',
   }),
+  WEBHOOK_RETRY_BASE_SECONDS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 86400,
+    default: 60,
+    description: 'Delay before the first webhook retry; each later retry waits twice as long (seconds)',
+  }),
+  WEBHOOK_TIMEOUT_SECONDS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 60,
+    default: 10,
+    description: 'How long a webhook attempt waits for the answer before it counts as failed (seconds)',
+  }),
+  WEBHOOK_ALLOW_PRIVATE: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'false',
+    description:
+      'Allow webhook URLs on loopback, private, link-local and metadata addresses (only for trusted setups)',
+  }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -73,6 +90,8 @@ const INTEGER_KEYS = new Set([
   'IDEMPOTENCY_WAIT_MS',
 ])
 
+const NUMBER_KEYS = new Set(['WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_TIMEOUT_SECONDS'])
+
 /** Reads the known variables from `env`; unknown variables are ignored, empty strings count as unset. */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
   const raw: Record<string, unknown> = {}
@@ -80,7 +99,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     const value = env[key]
     if (value === undefined || value === '') continue
     // Value.Convert would turn "8080abc" into NaN-ish garbage silently; only plain integers convert.
-    raw[key] = INTEGER_KEYS.has(key) && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value
+    const trimmed = value.trim()
+    raw[key] =
+      (INTEGER_KEYS.has(key) && /^\d+$/.test(trimmed)) ||
+      (NUMBER_KEYS.has(key) && /^\d+(\.\d+)?$/.test(trimmed))
+        ? Number(trimmed)
+        : value
   }
   const withDefaults = Value.Default(ConfigSchema, raw)
   if (Value.Check(ConfigSchema, withDefaults)) {

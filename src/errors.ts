@@ -106,6 +106,17 @@ export const ERROR_CATALOGUE = {
     status: 409,
     summary: 'The first request with this Idempotency-Key is still running; retry shortly.',
   },
+  webhook_not_found: { status: 404, summary: 'The app has no webhook endpoint for this environment.' },
+  event_not_found: { status: 404, summary: 'The app has no event with this id.' },
+  webhook_url_not_allowed: {
+    status: 400,
+    summary:
+      'The webhook URL reaches a loopback, private, link-local or metadata address (WEBHOOK_ALLOW_PRIVATE).',
+  },
+  webhook_verification_failed: {
+    status: 400,
+    summary: 'The endpoint did not answer the verification POST of `{}` with a 2xx and a JSON body.',
+  },
   invalid_cursor: { status: 400, summary: 'The event feed cursor (`after`) is not one the feed handed out.' },
   payload_too_large: { status: 413, summary: 'The request body is larger than BODY_LIMIT_BYTES.' },
   unsupported_media_type: { status: 415, summary: 'The body is not sent as application/json.' },

@@ -31,8 +31,10 @@ export async function serve(config: Config): Promise<void> {
   let phase: Phase = 'starting'
   let app: FastifyInstance | undefined
   let scheduler: ReturnType<typeof startScheduler> | undefined
+  let services: ReturnType<typeof createServices> | undefined
   try {
-    const services = createServices(database)
+    services = createServices(database, { config })
+    const running = services
     const server = await buildApp({ services, config, logger, phase: () => phase })
     app = server
 
@@ -42,8 +44,9 @@ export async function serve(config: Config): Promise<void> {
       phase = 'stopping'
       await scheduler?.stop()
       await server.close()
+      await running.webhooks.worker.stop()
       // A request whose client went away still has its write finishing: let it, then close the database.
-      await services.entitlements.drain()
+      await running.entitlements.drain()
       await database.close()
       logger.info('stopped cleanly')
     })
@@ -51,9 +54,10 @@ export async function serve(config: Config): Promise<void> {
     await server.listen({ port: config.PORT, host: config.HOST })
     await database.migrate()
     logger.info({ database: database.description }, 'migrations applied')
-    const firstStart = await bootstrap(services, config)
+    const firstStart = await bootstrap(running, config)
     phase = 'ready'
-    scheduler = startScheduler(services.entitlements, logger)
+    scheduler = startScheduler(running.entitlements, logger)
+    running.webhooks.worker.start((err) => logger.error({ err }, 'webhook delivery failed'))
 
     const address = server.server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT
@@ -63,6 +67,7 @@ export async function serve(config: Config): Promise<void> {
   } catch (error) {
     // A failed migration must not leave a port open that answers 503 forever.
     await scheduler?.stop().catch(() => {})
+    await services?.webhooks.worker.stop().catch(() => {})
     await app?.close().catch(() => {})
     await database.close().catch(() => {})
     throw error

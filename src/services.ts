@@ -16,14 +16,33 @@ import { createOperatorService } from './modules/operator/operator.service.ts'
 import { createProfilesRepository } from './modules/profiles/profiles.repository.ts'
 import { createProfilesService } from './modules/profiles/profiles.service.ts'
 import { createRefundSaverService } from './modules/refund-saver/refund-saver.service.ts'
+import { createDeliveryWorker, DEFAULT_DELIVERY_SETTINGS } from './modules/webhooks/webhook-delivery.ts'
+import { createWebhooksRepository } from './modules/webhooks/webhooks.repository.ts'
+import { createWebhooksService } from './modules/webhooks/webhooks.service.ts'
 import { type Clock, systemClock } from './platform/clock.ts'
 import { type IdGenerator, systemIds } from './platform/ids.ts'
 
 /** The composition root: every service wired to its repositories, shared by the HTTP app and the CLI. */
-export function createServices(database: DatabaseHandle, options: { clock?: Clock; ids?: IdGenerator } = {}) {
+type WebhookConfig = Pick<
+  Config,
+  'WEBHOOK_RETRY_BASE_SECONDS' | 'WEBHOOK_TIMEOUT_SECONDS' | 'WEBHOOK_ALLOW_PRIVATE'
+>
+
+export function createServices(
+  database: DatabaseHandle,
+  options: { clock?: Clock; ids?: IdGenerator; config?: Partial<WebhookConfig> } = {},
+) {
   const clock = options.clock ?? systemClock
   const ids = options.ids ?? systemIds
   const db = database.db
+  const webhookSettings = {
+    ...DEFAULT_DELIVERY_SETTINGS,
+    retryBaseMs: (options.config?.WEBHOOK_RETRY_BASE_SECONDS ?? 60) * 1000,
+    timeoutMs: (options.config?.WEBHOOK_TIMEOUT_SECONDS ?? 10) * 1000,
+    allowPrivate: options.config?.WEBHOOK_ALLOW_PRIVATE === 'true',
+  }
+  const webhooksRepository = createWebhooksRepository(database)
+  const deliveryWorker = createDeliveryWorker({ repo: webhooksRepository, clock, settings: webhookSettings })
   const appsRepository = createAppsRepository(db)
   const profilesRepository = createProfilesRepository(database)
   const keyResolver = createKeyResolver(appsRepository)
@@ -45,7 +64,17 @@ export function createServices(database: DatabaseHandle, options: { clock?: Cloc
     refundSaver: createRefundSaverService({ repo: profilesRepository, clock }),
     idempotency: createIdempotencyRepository(database),
     events: createEventsService({ repo: createEventsRepository(database) }),
-    entitlements: createEntitlementsService({ repo: createEntitlementsRepository(database), clock, ids }),
+    entitlements: createEntitlementsService({
+      repo: createEntitlementsRepository(database, { onEventsCommitted: deliveryWorker.wake }),
+      clock,
+      ids,
+    }),
+    webhooks: createWebhooksService({
+      repo: webhooksRepository,
+      clock,
+      worker: deliveryWorker,
+      settings: webhookSettings,
+    }),
   }
 }
 

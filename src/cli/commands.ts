@@ -1,7 +1,5 @@
 import type { ValidateFunction } from 'ajv'
-import type { Config } from '../config.ts'
 import { validationFailure, validatorCompiler } from '../http/validation.ts'
-import { type AppsFailure, FAILURE_MESSAGES } from '../modules/apps/apps.routes.ts'
 import { SHARING_MODES, type SharingMode } from '../modules/apps/apps.schemas.ts'
 import type { SettingsChanges } from '../modules/apps/apps.service.ts'
 import {
@@ -15,51 +13,8 @@ import {
 import { newProductFrom } from '../modules/catalog/catalog.routes.ts'
 import { CreateProductBody, type CreateProductInput } from '../modules/catalog/catalog.schemas.ts'
 import { type ProductView, productView } from '../modules/catalog/catalog.views.ts'
-import type { Result } from '../platform/result.ts'
-import type { Services } from '../services.ts'
-
-export class UsageError extends Error {}
-
-/** What a command answers: the JSON the admin API would give, and the lines a person reads. */
-export interface CommandOutput {
-  json: unknown
-  text: string
-}
-
-export type CommandOutcome = Result<CommandOutput, { message: string }>
-
-export interface CommandInput {
-  positionals: string[]
-  name?: string
-  rateLimit?: string
-  sharingMode?: string
-  sandboxSharingMode?: string
-  accessLevel?: string
-  type?: string
-  period?: string
-  storeProducts?: string[]
-}
-
-type Command = (services: Services, config: Config, input: CommandInput) => Promise<CommandOutcome>
-
-function need(value: string | undefined, what: string): string {
-  if (!value) throw new UsageError(`missing ${what}`)
-  return value
-}
-
-function done(json: unknown, text: string): CommandOutcome {
-  return { ok: true, value: { json, text } }
-}
-
-/** A failure of a service: its error code and message, as the admin API would answer them. */
-function failed(
-  failure: AppsFailure | { code: string; source: string | null; message: string },
-): CommandOutcome {
-  if (typeof failure === 'string')
-    return { ok: false, error: { message: `${failure}: ${FAILURE_MESSAGES[failure]}` } }
-  const where = failure.source && failure.source !== 'non_field_errors' ? `${failure.source}: ` : ''
-  return { ok: false, error: { message: `${failure.code}: ${where}${failure.message}` } }
-}
+import { type Command, done, failed, need, UsageError } from './command-support.ts'
+import { WEBHOOK_COMMANDS, WEBHOOK_USAGE } from './webhooks-commands.ts'
 
 const createProductValidator = validatorCompiler({
   schema: CreateProductBody,
@@ -280,6 +235,8 @@ export const COMMANDS: Record<string, Command> = {
     const token = await services.operator.rotateAdminToken()
     return done({ admin_token: token }, `New admin token (shown once; the old one no longer works): ${token}`)
   },
+
+  ...WEBHOOK_COMMANDS,
 }
 
 export const USAGE = `Usage: entitle <command> [options]   (from a checkout: npm run entitle -- <command>)
@@ -304,6 +261,7 @@ export const USAGE = `Usage: entitle <command> [options]   (from a checkout: npm
   settings set APP_ID [--rate-limit N] [--sharing-mode M] [--sandbox-sharing-mode M]
                                          requests per minute per secret key ("default" to reset);
                                          sharing of purchases between profiles: enabled, transfer, disabled
+${WEBHOOK_USAGE}
   admin-token rotate                     replace the admin token; prints the new one once
 
 Options:

@@ -6,7 +6,8 @@ import { openDatabase } from '../db/open-database.ts'
 import { isDatabaseUnavailable } from '../db/transaction.ts'
 import { serve } from '../server.ts'
 import { createServices } from '../services.ts'
-import { COMMANDS, USAGE, UsageError } from './commands.ts'
+import { UsageError } from './command-support.ts'
+import { COMMANDS, USAGE } from './commands.ts'
 
 function loadConfig(): Config {
   const parsed = parseConfig(process.env)
@@ -49,7 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       const command = COMMANDS[`${group} ${action ?? ''}`]
       if (!command) throw new UsageError(`unknown command: ${[group, action].filter(Boolean).join(' ')}`)
-      const outcome = await command(createServices(database), config, {
+      const outcome = await command(createServices(database, { config }), config, {
         positionals: rest,
         name: values.name,
         rateLimit: values['rate-limit'],
@@ -59,6 +60,20 @@ export async function runCli(argv: string[]): Promise<number> {
         type: values.type,
         period: values.period,
         storeProducts: values['store-product'],
+        url: values.url,
+        authorization: values.authorization,
+        events: values.events,
+        eventNames: values['event-name'],
+        sendUserAttributes: values['send-user-attributes'],
+        sendTrialPrice: values['send-trial-price'],
+        overlapSeconds: values['overlap-seconds'],
+        eventId: values['event-id'],
+        status: values.status,
+        after: values.after,
+        limit: values.limit,
+        from: values.from,
+        to: values.to,
+        environment: values.environment,
       })
       if (!outcome.ok) {
         process.stderr.write(`${outcome.error.message}\n`)
@@ -101,4 +116,18 @@ const OPTIONS = {
   type: { type: 'string' },
   period: { type: 'string' },
   'store-product': { type: 'string', multiple: true },
+  url: { type: 'string' },
+  authorization: { type: 'string' },
+  events: { type: 'string' },
+  'event-name': { type: 'string', multiple: true },
+  'send-user-attributes': { type: 'boolean' },
+  'send-trial-price': { type: 'boolean' },
+  'overlap-seconds': { type: 'string' },
+  'event-id': { type: 'string' },
+  status: { type: 'string' },
+  after: { type: 'string' },
+  limit: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  environment: { type: 'string' },
 } as const

@@ -336,6 +336,84 @@ export const idempotencyKeys = pgTable(
   ],
 )
 
+/** A customer's webhook endpoint: one per app and environment (Production, Sandbox). */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    /** Production | Sandbox: the events' own environment values. */
+    environment: text('environment').notNull(),
+    url: text('url').notNull(),
+    /** Sent verbatim as the Authorization header; null sends none. */
+    authorization: text('authorization'),
+    /** Event types sent; null sends every type. */
+    eventTypes: jsonb('event_types').$type<string[] | null>(),
+    /** Renamed event types, { type: name }. */
+    eventNames: jsonb('event_names').$type<Record<string, string>>().notNull(),
+    sendUserAttributes: boolean('send_user_attributes').notNull(),
+    sendTrialPrice: boolean('send_trial_price').notNull(),
+    // Kept in the clear: the server must compute HMACs with it. The database is the trust boundary, as for
+    // the Stripe and Paddle keys that apps store.
+    signingSecret: text('signing_secret').notNull(),
+    /** The secret before the last rotation, still signing next to the new one until it expires. */
+    previousSigningSecret: text('previous_signing_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [primaryKey({ columns: [table.appId, table.environment] })],
+)
+
+/** One event on its way to one endpoint: claimed, attempted and retried by the delivery workers. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    appId: uuid('app_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    environment: text('environment').notNull(),
+    /** pending | delivered | failed (gave up) | cancelled (endpoint removed) */
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** When the next attempt is due; while an attempt runs, when it counts as crashed and is due again. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The body, fixed at the first attempt so that retries send the same bytes. */
+    body: text('body'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    index('webhook_deliveries_due_idx').on(table.nextAttemptAt).where(sql`status = 'pending'`),
+    index('webhook_deliveries_event_idx').on(table.appId, table.eventId),
+  ],
+)
+
+/** The delivery log: one row per attempt. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    appId: uuid('app_id').notNull(),
+    deliveryId: uuid('delivery_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    url: text('url').notNull(),
+    attemptedAt: timestamp('attempted_at', { withTimezone: true, mode: 'date' }).notNull(),
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    /** The first 1 KB of the response body. */
+    responseExcerpt: text('response_excerpt'),
+    error: text('error'),
+    succeeded: boolean('succeeded').notNull(),
+  },
+  (table) => [
+    index('webhook_attempts_app_seq_idx').on(table.appId, table.seq),
+    index('webhook_attempts_event_idx').on(table.appId, table.eventId),
+  ],
+)
+
 export const schema = {
   operatorSettings,
   apps,
@@ -351,4 +429,7 @@ export const schema = {
   events,
   scheduledJobs,
   idempotencyKeys,
+  webhookEndpoints,
+  webhookDeliveries,
+  webhookAttempts,
 }

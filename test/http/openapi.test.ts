@@ -51,6 +51,13 @@ describe('GET /openapi.json', () => {
       'PATCH /admin/v1/apps/:app_id/products/:product_id',
       'DELETE /admin/v1/apps/:app_id/products/:product_id',
       'GET /admin/v1/apps/:app_id/events',
+      'PUT /admin/v1/apps/:app_id/webhooks/:environment',
+      'GET /admin/v1/apps/:app_id/webhooks/:environment',
+      'DELETE /admin/v1/apps/:app_id/webhooks/:environment',
+      'POST /admin/v1/apps/:app_id/webhooks/:environment/rotate-secret',
+      'GET /admin/v1/apps/:app_id/deliveries',
+      'POST /admin/v1/apps/:app_id/events/:event_id/redeliver',
+      'POST /admin/v1/apps/:app_id/events/redeliver',
     ]
     for (const route of expected) {
       assert.ok(documented.has(route), `${route} is missing from the document`)

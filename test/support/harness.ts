@@ -62,7 +62,7 @@ export async function buildTestApp(
     config.DATABASE_URL ? databaseTargetFrom(config) : { engine: 'pglite-memory' },
   )
   await database.migrate()
-  const services = createServices(database, { clock: options.clock })
+  const services = createServices(database, { clock: options.clock, config })
   await bootstrap(services, config)
   const app = await buildApp({ services, config, enforceResponseSchemas: true })
   await app.ready()

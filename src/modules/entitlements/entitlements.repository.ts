@@ -1,4 +1,4 @@
-import type { DatabaseHandle, RawQuery } from '../../db/open-database.ts'
+import type { DatabaseHandle, PreparedStatement, RawQuery } from '../../db/open-database.ts'
 import type { ChainState, LedgerEntry, ProfileEntitlements, StoredTransaction } from './entitlement-model.ts'
 import { SQL } from './entitlements.statements.ts'
 import type { BuiltEvent, EventProfileInfo } from './event-payloads.ts'
@@ -127,10 +127,34 @@ export interface LoadedBatch {
   profiles: Map<string, LockedProfile>
 }
 
-export function createEntitlementsRepository(database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>) {
+export function createEntitlementsRepository(
+  database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>,
+  options: {
+    /** Told after a transaction that wrote events has committed: the webhook worker starts on them at once. */
+    onEventsCommitted?: () => void
+  } = {},
+) {
   const { rawQuery } = database
+  const notify = options.onEventsCommitted
+  const wroteEvents = (statement: PreparedStatement, values: unknown[]) =>
+    statement === SQL.writeChanges && values[5] !== '[]'
   return {
-    transaction: database.rawTransaction,
+    transaction: <T>(work: (query: RawQuery, finalQuery: RawQuery) => Promise<T>): Promise<T> => {
+      if (!notify) return database.rawTransaction(work)
+      let wrote = false
+      const track =
+        (run: RawQuery): RawQuery =>
+        (statement, values) => {
+          if (wroteEvents(statement, values)) wrote = true
+          return run(statement, values)
+        }
+      return database
+        .rawTransaction((query, finalQuery) => work(track(query), track(finalQuery)))
+        .then((result) => {
+          if (wrote) notify()
+          return result
+        })
+    },
 
     async accessLevelExists(appId: string, accessLevelId: string): Promise<boolean> {
       return (await rawQuery(SQL.accessLevelExists, [appId, accessLevelId])).length > 0

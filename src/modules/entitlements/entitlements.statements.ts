@@ -151,6 +151,15 @@ export const SQL = {
            as x(id uuid, profile_id uuid, profile_seq bigint, event_type text, event_datetime timestamptz,
                 environment text, payload json, ordinal int)
         order by x.ordinal
+       returning id, event_type, environment
+     ), new_deliveries as (
+       -- The outbox's other half: each event bound for the app's endpoint of its environment is queued for
+       -- the delivery workers in the same transaction as the event itself.
+       insert into webhook_deliveries (id, app_id, event_id, environment, status, next_attempt_at, created_at)
+       select gen_random_uuid(), $1, n.id, n.environment, 'pending', $8::timestamptz, $8::timestamptz
+         from new_events n
+         join webhook_endpoints w on w.app_id = $1 and w.environment = n.environment
+        where w.event_types is null or w.event_types ? n.event_type
        returning 1
      ), new_jobs as (
        insert into scheduled_jobs (id, app_id, profile_id, kind, subject, due_at)
@@ -166,7 +175,7 @@ export const SQL = {
      select (select count(*) from ledger)::int + (select count(*) from chains)::int
           + (select count(*) from transactions)::int + (select count(*) from profile_updates)::int
           + (select count(*) from new_events)::int + (select count(*) from new_jobs)::int
-          + (select count(*) from done_jobs)::int as written`,
+          + (select count(*) from done_jobs)::int + (select count(*) from new_deliveries)::int as written`,
   ),
   chain: statement(
     'ent_chain',
