@@ -40,6 +40,10 @@ export const apps = pgTable('apps', {
   sandboxSharingMode: text('sandbox_sharing_mode').notNull().default('enabled'),
   /** Currency code to USD per unit; null means the bundled snapshot (src/modules/apps/exchange-rates.ts). */
   exchangeRates: jsonb('exchange_rates').$type<Record<string, number>>(),
+  /** Web store credentials: write-only in the admin API, read only to call the store. */
+  stripeSecretKey: text('stripe_secret_key'),
+  stripeWebhookSecret: text('stripe_webhook_secret'),
+  paddleApiKey: text('paddle_api_key'),
   createdAt: createdAt(),
 })
 
@@ -414,6 +418,25 @@ export const webhookAttempts = pgTable(
   ],
 )
 
+/**
+ * Which customer user id a web store purchase (a Stripe subscription, payment intent or customer) was
+ * validated for, so that the store's later webhooks reach the same profile.
+ */
+export const storePurchaseLinks = pgTable(
+  'store_purchase_links',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    store: text('store').notNull(),
+    externalId: text('external_id').notNull(),
+    customerUserId: text('customer_user_id').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [primaryKey({ columns: [table.appId, table.store, table.externalId] })],
+)
+
 export const schema = {
   operatorSettings,
   apps,
@@ -432,4 +455,5 @@ export const schema = {
   webhookEndpoints,
   webhookDeliveries,
   webhookAttempts,
+  storePurchaseLinks,
 }
