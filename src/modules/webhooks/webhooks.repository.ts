@@ -1,4 +1,4 @@
-import type { DatabaseHandle, PreparedStatement } from '../../db/open-database.ts'
+import type { DatabaseHandle, PreparedStatement, RawQuery } from '../../db/open-database.ts'
 
 /** All SQL of webhook configuration, delivery claiming and the delivery log. */
 
@@ -215,10 +215,17 @@ export interface DeliveryEvent {
   customAttributes: { key: string; value: string | number }[] | null
 }
 
-export function createWebhooksRepository({
-  rawQuery,
-  rawTransaction,
-}: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>) {
+/**
+ * postgres.js serialises a prepared statement's values by the types PostgreSQL describes, and it cannot
+ * write a Date where a parameter is described as text; ISO strings read the same on both engines.
+ */
+const asParameters = (values: unknown[]) =>
+  values.map((value) => (value instanceof Date ? value.toISOString() : value))
+
+export function createWebhooksRepository(database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>) {
+  const rawQuery: RawQuery = (statement, values) => database.rawQuery(statement, asParameters(values))
+  const rawTransaction = <T>(work: (query: RawQuery) => Promise<T>) =>
+    database.rawTransaction((query) => work((statement, values) => query(statement, asParameters(values))))
   return {
     async appExists(appId: string): Promise<boolean> {
       return (await rawQuery(SQL.appExists, [appId])).length > 0
