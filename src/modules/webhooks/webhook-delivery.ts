@@ -3,6 +3,7 @@ import { renderDeliveryBody } from './delivery-body.ts'
 import { type PostOutcome, postJson } from './webhook-client.ts'
 import { signatureHeader } from './webhook-signing.ts'
 import type {
+  AttemptRecord,
   ClaimedDelivery,
   DeliveryEvent,
   EndpointRow,
@@ -29,6 +30,11 @@ export interface DeliverySettings {
   /** ... and for one app, so that a slow or dead endpoint cannot take every slot. */
   perAppConcurrency: number
   pollMs: number
+  /**
+   * A finished attempt frees one slot; claiming for each one alone would cost a claim and two reads per
+   * delivery. Slots freed within this many ms are claimed for together (new events still wake at once).
+   */
+  claimGatherMs: number
 }
 
 export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
@@ -38,8 +44,9 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   maxRetries: 9,
   retryWindowMs: 24 * 3_600_000,
   concurrency: 64,
-  perAppConcurrency: 16,
+  perAppConcurrency: 32,
   pollMs: 250,
+  claimGatherMs: 5,
 }
 
 /** 200–404 ends an event's delivery (Adapty's rule: a 404 means "stop", not "retry"). */
@@ -89,6 +96,7 @@ export function createDeliveryWorker(deps: {
   let stopping = false
   let wakeUp: (() => void) | null = null
   let wakeRequested = false
+  let gatherTimer: NodeJS.Timeout | null = null
   const inFlight = new Set<Promise<void>>()
 
   const busyApps = () =>
@@ -112,12 +120,39 @@ export function createDeliveryWorker(deps: {
     return renderDeliveryBody(event.payload, endpoint, { userAttributes: event.customAttributes, trialPrice })
   }
 
-  async function attempt(
-    claimed: ClaimedDelivery,
-    event: DeliveryEvent | undefined,
-    endpoint: EndpointRow | undefined,
-  ) {
+  /**
+   * Attempts are logged in batches: one statement for all the outcomes that came in while the previous
+   * one was written. An attempt's slot is held until its outcome is stored, so a stop waits for the log;
+   * a process that dies before writing it leaves the delivery to be retried when its lease ends.
+   */
+  const unwritten: { record: AttemptRecord; written: () => void; failed: (error: unknown) => void }[] = []
+  let writing = false
+
+  async function writeAttempts(): Promise<void> {
+    while (unwritten.length > 0) {
+      const batch = unwritten.splice(0, 500)
+      try {
+        await repo.recordAttempts(batch.map((entry) => entry.record))
+        for (const entry of batch) entry.written()
+      } catch (error) {
+        for (const entry of batch) entry.failed(error)
+      }
+    }
+    writing = false
+  }
+
+  function logAttempt(record: AttemptRecord): Promise<void> {
+    return new Promise((written, failed) => {
+      unwritten.push({ record, written, failed })
+      if (writing) return
+      writing = true
+      setImmediate(writeAttempts)
+    })
+  }
+
+  async function attempt(claimed: ClaimedDelivery) {
     const now = clock.now()
+    const { event, endpoint } = claimed
     if (!endpoint) return repo.dropDelivery(claimed.id, 'cancelled', now)
     if (!event) return repo.dropDelivery(claimed.id, 'failed', now)
     const body = await bodyOf(claimed, event, endpoint)
@@ -133,7 +168,7 @@ export function createDeliveryWorker(deps: {
     const retriesLeft =
       claimed.attempts <= settings.maxRetries &&
       nextAt.getTime() <= claimed.createdAt.getTime() + settings.retryWindowMs
-    await repo.recordAttempt({
+    await logAttempt({
       appId: claimed.appId,
       deliveryId: claimed.id,
       eventId: claimed.eventId,
@@ -162,7 +197,7 @@ export function createDeliveryWorker(deps: {
         if (left === 0) running.delete(claimed.appId)
         else running.set(claimed.appId, left)
         inFlight.delete(done)
-        wake()
+        wakeSoon()
       })
     inFlight.add(done)
     return done
@@ -178,26 +213,19 @@ export function createDeliveryWorker(deps: {
     // Long enough for the attempt and its logging; a process that died is retried soon after.
     const lease = new Date(now.getTime() + settings.timeoutMs * 2 + 2_000)
     const claimed = await repo.claimDue(now, room, busyApps(), lease)
-    if (claimed.length === 0) return []
-    const [events, endpoints] = await Promise.all([
-      repo.eventsForDelivery(claimed.map((delivery) => delivery.eventId)),
-      repo.endpointsOf(
-        claimed.map((delivery) => ({ appId: delivery.appId, environment: delivery.environment })),
-      ),
-    ])
-    return claimed.map((delivery) =>
-      track(
-        delivery,
-        attempt(
-          delivery,
-          events.get(delivery.eventId),
-          endpoints.get(`${delivery.appId}/${delivery.environment}`),
-        ),
-      ),
-    )
+    return claimed.map((delivery) => track(delivery, attempt(delivery)))
+  }
+
+  function wakeSoon(): void {
+    if (gatherTimer) return
+    gatherTimer = setTimeout(wake, settings.claimGatherMs)
   }
 
   function wake(): void {
+    if (gatherTimer) {
+      clearTimeout(gatherTimer)
+      gatherTimer = null
+    }
     wakeRequested = true
     const resolve = wakeUp
     wakeUp = null

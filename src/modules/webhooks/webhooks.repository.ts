@@ -28,6 +28,27 @@ export interface ClaimedDelivery {
   attempts: number
   body: string | null
   createdAt: Date
+  /** Null when the event is gone (its app was deleted). */
+  event: DeliveryEvent | null
+  /** Null when the endpoint was removed since the delivery was queued. */
+  endpoint: EndpointRow | null
+}
+
+export interface AttemptRecord {
+  appId: string
+  deliveryId: string
+  eventId: string
+  attempt: number
+  url: string
+  attemptedAt: Date
+  statusCode: number | null
+  latencyMs: number
+  responseExcerpt: string | null
+  error: string | null
+  succeeded: boolean
+  status: 'pending' | 'delivered' | 'failed'
+  nextAttemptAt: Date | null
+  body: string | null
 }
 
 export interface AttemptRow {
@@ -87,6 +108,11 @@ const SQL = {
    * Claims due deliveries and pushes each one's due time past the attempt's lease in the same statement: a
    * worker that dies mid-attempt leaves a delivery that falls due again when the lease ends, never a lost one.
    */
+  /**
+   * Claims due deliveries and pushes each one's due time past the attempt's lease in the same statement: a
+   * worker that dies mid-attempt leaves a delivery that falls due again when the lease ends, never a lost one.
+   * The event, the profile's custom attributes and the endpoint come back with it: one round trip a claim.
+   */
   claimDue: statement(
     'wh_claim_due',
     `with due as (
@@ -96,37 +122,55 @@ const SQL = {
         order by next_attempt_at
         limit $2
           for update skip locked
+     ), claimed as (
+       update webhook_deliveries d
+          set attempts = d.attempts + 1, next_attempt_at = $4::timestamptz, updated_at = $1::timestamptz
+         from due where d.id = due.id
+       returning d.id, d.app_id, d.event_id, d.environment, d.attempts, d.body, d.created_at
      )
-     update webhook_deliveries d
-        set attempts = d.attempts + 1, next_attempt_at = $4::timestamptz, updated_at = $1::timestamptz
-       from due where d.id = due.id
-     returning d.id, d.app_id, d.event_id, d.environment, d.attempts, d.body, d.created_at`,
-  ),
-  eventsForDelivery: statement(
-    'wh_events_for_delivery',
-    `select e.id, e.app_id, e.profile_id, e.event_type, e.payload,
-            p.custom_attributes
-       from events e left join profiles p on p.id = e.profile_id and p.app_id = e.app_id
-      where e.id = any(string_to_array($1, ',')::uuid[])`,
+     select c.id, c.app_id, c.event_id, c.environment, c.attempts, c.body, c.created_at,
+            e.profile_id, e.event_type, e.payload, p.custom_attributes,
+            w.url as w_url, w."authorization" as w_authorization, w.event_types as w_event_types,
+            w.event_names as w_event_names, w.send_user_attributes as w_send_user_attributes,
+            w.send_trial_price as w_send_trial_price, w.signing_secret as w_signing_secret,
+            w.previous_signing_secret as w_previous_signing_secret,
+            w.previous_secret_expires_at as w_previous_secret_expires_at,
+            w.created_at as w_created_at, w.updated_at as w_updated_at
+       from claimed c
+       left join events e on e.id = c.event_id
+       left join profiles p on p.id = e.profile_id and p.app_id = e.app_id
+       left join webhook_endpoints w on w.app_id = c.app_id and w.environment = c.environment`,
   ),
   trialPrice: statement(
     'wh_trial_price',
     `select (record -> 'price' ->> 'value')::float8 as price_local, price_usd from store_transactions
       where app_id = $1 and store = $2 and store_transaction_id = $3`,
   ),
-  recordAttempt: statement(
-    'wh_record_attempt',
-    `with attempt as (
+  /**
+   * Logs a batch of attempts and moves each delivery on, unless another worker has since taken it over. The
+   * body is kept only for a delivery that will be retried: a retry must send the same bytes.
+   */
+  recordAttempts: statement(
+    'wh_record_attempts',
+    `with input as (
+       select * from json_to_recordset($1::json)
+           as x(app_id uuid, delivery_id uuid, event_id uuid, attempt int, url text, attempted_at timestamptz,
+                status_code int, latency_ms int, response_excerpt text, error text, succeeded boolean,
+                status text, next_attempt_at timestamptz, body text, ordinal int)
+     ), logged as (
        insert into webhook_attempts (app_id, delivery_id, event_id, attempt, url, attempted_at, status_code,
                                      latency_ms, response_excerpt, error, succeeded)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       select app_id, delivery_id, event_id, attempt, url, attempted_at, status_code, latency_ms,
+              response_excerpt, error, succeeded
+         from input order by ordinal
        returning 1
      )
-     update webhook_deliveries
-        set status = $12, next_attempt_at = coalesce($13::timestamptz, next_attempt_at),
-            body = coalesce(body, $14), updated_at = $6
-      where id = $2 and attempts = $4 and status = 'pending'
-      returning (select count(*) from attempt)::int as logged`,
+     update webhook_deliveries d
+        set status = i.status, next_attempt_at = coalesce(i.next_attempt_at, d.next_attempt_at),
+            body = coalesce(d.body, i.body), updated_at = i.attempted_at
+       from input i
+      where d.id = i.delivery_id and d.attempts = i.attempt and d.status = 'pending'
+      returning (select count(*) from logged)::int as logged`,
   ),
   dropDelivery: statement(
     'wh_drop_delivery',
@@ -215,6 +259,72 @@ export interface DeliveryEvent {
   customAttributes: { key: string; value: string | number }[] | null
 }
 
+interface ClaimRecord {
+  id: string
+  app_id: string
+  event_id: string
+  environment: string
+  attempts: number
+  body: string | null
+  created_at: Date | string
+  profile_id: string | null
+  event_type: string | null
+  payload: Record<string, unknown> | null
+  custom_attributes: { key: string; value: string | number }[] | null
+  w_url: string | null
+  w_authorization: string | null
+  w_event_types: string[] | null
+  w_event_names: Record<string, string>
+  w_send_user_attributes: boolean
+  w_send_trial_price: boolean
+  w_signing_secret: string
+  w_previous_signing_secret: string | null
+  w_previous_secret_expires_at: Date | string | null
+  w_created_at: Date | string
+  w_updated_at: Date | string
+}
+
+function toClaimed(row: ClaimRecord): ClaimedDelivery {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    eventId: row.event_id,
+    environment: row.environment,
+    attempts: Number(row.attempts),
+    body: row.body,
+    createdAt: asDate(row.created_at),
+    event:
+      row.payload === null || row.event_type === null
+        ? null
+        : {
+            id: row.event_id,
+            appId: row.app_id,
+            profileId: row.profile_id ?? '',
+            eventType: row.event_type,
+            payload: row.payload,
+            customAttributes: row.custom_attributes,
+          },
+    endpoint:
+      row.w_url === null
+        ? null
+        : toEndpoint({
+            app_id: row.app_id,
+            environment: row.environment,
+            url: row.w_url,
+            authorization: row.w_authorization,
+            event_types: row.w_event_types,
+            event_names: row.w_event_names,
+            send_user_attributes: row.w_send_user_attributes,
+            send_trial_price: row.w_send_trial_price,
+            signing_secret: row.w_signing_secret,
+            previous_signing_secret: row.w_previous_signing_secret,
+            previous_secret_expires_at: row.w_previous_secret_expires_at,
+            created_at: row.w_created_at,
+            updated_at: row.w_updated_at,
+          }),
+  }
+}
+
 /**
  * postgres.js serialises a prepared statement's values by the types PostgreSQL describes, and it cannot
  * write a Date where a parameter is described as text; ISO strings read the same on both engines.
@@ -234,19 +344,6 @@ export function createWebhooksRepository(database: Pick<DatabaseHandle, 'rawQuer
     async endpoint(appId: string, environment: string): Promise<EndpointRow | null> {
       const [row] = await rawQuery<EndpointRecord>(SQL.endpoint, [appId, environment])
       return row ? toEndpoint(row) : null
-    },
-
-    /** All endpoints in force for the apps named, keyed `appId/environment`. */
-    async endpointsOf(keys: { appId: string; environment: string }[]): Promise<Map<string, EndpointRow>> {
-      const found = new Map<string, EndpointRow>()
-      await Promise.all(
-        [...new Set(keys.map((key) => `${key.appId}/${key.environment}`))].map(async (key) => {
-          const [appId, environment] = key.split('/') as [string, string]
-          const [row] = await rawQuery<EndpointRecord>(SQL.endpoint, [appId, environment])
-          if (row) found.set(key, toEndpoint(row))
-        }),
-      )
-      return found
     },
 
     async saveEndpoint(
@@ -305,49 +402,8 @@ export function createWebhooksRepository(database: Pick<DatabaseHandle, 'rawQuer
       busyApps: string[],
       leaseUntil: Date,
     ): Promise<ClaimedDelivery[]> {
-      const rows = await rawQuery<{
-        id: string
-        app_id: string
-        event_id: string
-        environment: string
-        attempts: number
-        body: string | null
-        created_at: Date | string
-      }>(SQL.claimDue, [now, limit, busyApps.join(','), leaseUntil])
-      return rows.map((row) => ({
-        id: row.id,
-        appId: row.app_id,
-        eventId: row.event_id,
-        environment: row.environment,
-        attempts: Number(row.attempts),
-        body: row.body,
-        createdAt: asDate(row.created_at),
-      }))
-    },
-
-    async eventsForDelivery(eventIds: string[]): Promise<Map<string, DeliveryEvent>> {
-      if (eventIds.length === 0) return new Map()
-      const rows = await rawQuery<{
-        id: string
-        app_id: string
-        profile_id: string
-        event_type: string
-        payload: Record<string, unknown>
-        custom_attributes: { key: string; value: string | number }[] | null
-      }>(SQL.eventsForDelivery, [eventIds.join(',')])
-      return new Map(
-        rows.map((row) => [
-          row.id,
-          {
-            id: row.id,
-            appId: row.app_id,
-            profileId: row.profile_id,
-            eventType: row.event_type,
-            payload: row.payload,
-            customAttributes: row.custom_attributes,
-          },
-        ]),
-      )
+      const rows = await rawQuery<ClaimRecord>(SQL.claimDue, [now, limit, busyApps.join(','), leaseUntil])
+      return rows.map(toClaimed)
     },
 
     async trialPrice(
@@ -363,39 +419,27 @@ export function createWebhooksRepository(database: Pick<DatabaseHandle, 'rawQuer
       return row ? { priceLocal: row.price_local, priceUsd: row.price_usd } : null
     },
 
-    /** Logs an attempt and moves its delivery on, unless another worker has since taken it over. */
-    async recordAttempt(attempt: {
-      appId: string
-      deliveryId: string
-      eventId: string
-      attempt: number
-      url: string
-      attemptedAt: Date
-      statusCode: number | null
-      latencyMs: number
-      responseExcerpt: string | null
-      error: string | null
-      succeeded: boolean
-      status: 'pending' | 'delivered' | 'failed'
-      nextAttemptAt: Date | null
-      body: string | null
-    }): Promise<void> {
-      await rawQuery(SQL.recordAttempt, [
-        attempt.appId,
-        attempt.deliveryId,
-        attempt.eventId,
-        attempt.attempt,
-        attempt.url,
-        attempt.attemptedAt,
-        attempt.statusCode,
-        attempt.latencyMs,
-        attempt.responseExcerpt,
-        attempt.error,
-        attempt.succeeded,
-        attempt.status,
-        attempt.nextAttemptAt,
-        attempt.body,
-      ])
+    /** Logs attempts and moves their deliveries on, unless another worker has since taken one over. */
+    async recordAttempts(attempts: AttemptRecord[]): Promise<void> {
+      if (attempts.length === 0) return
+      const rows = attempts.map((attempt, ordinal) => ({
+        app_id: attempt.appId,
+        delivery_id: attempt.deliveryId,
+        event_id: attempt.eventId,
+        attempt: attempt.attempt,
+        url: attempt.url,
+        attempted_at: attempt.attemptedAt.toISOString(),
+        status_code: attempt.statusCode,
+        latency_ms: attempt.latencyMs,
+        response_excerpt: attempt.responseExcerpt,
+        error: attempt.error,
+        succeeded: attempt.succeeded,
+        status: attempt.status,
+        next_attempt_at: attempt.nextAttemptAt?.toISOString() ?? null,
+        body: attempt.status === 'pending' ? attempt.body : null,
+        ordinal,
+      }))
+      await rawQuery(SQL.recordAttempts, [JSON.stringify(rows)])
     },
 
     async dropDelivery(deliveryId: string, status: 'cancelled' | 'failed', at: Date): Promise<void> {
