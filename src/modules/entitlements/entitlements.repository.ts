@@ -136,22 +136,25 @@ export function createEntitlementsRepository(
 ) {
   const { rawQuery } = database
   const notify = options.onEventsCommitted
-  const wroteEvents = (statement: PreparedStatement, values: unknown[]) =>
-    statement === SQL.writeChanges && values[5] !== '[]'
   return {
     transaction: <T>(work: (query: RawQuery, finalQuery: RawQuery) => Promise<T>): Promise<T> => {
       if (!notify) return database.rawTransaction(work)
-      let wrote = false
+      // Only a write that queued deliveries wakes the worker: an app without an endpoint costs it nothing.
+      let queued = false
       const track =
         (run: RawQuery): RawQuery =>
-        (statement, values) => {
-          if (wroteEvents(statement, values)) wrote = true
-          return run(statement, values)
+        <Row>(statement: PreparedStatement, values: unknown[]) => {
+          const rows = run<Row>(statement, values)
+          if (statement !== SQL.writeChanges) return rows
+          return rows.then((written) => {
+            if (Number((written[0] as { queued?: number } | undefined)?.queued ?? 0) > 0) queued = true
+            return written
+          })
         }
       return database
         .rawTransaction((query, finalQuery) => work(track(query), track(finalQuery)))
         .then((result) => {
-          if (wrote) notify()
+          if (queued) notify()
           return result
         })
     },

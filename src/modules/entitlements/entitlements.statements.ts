@@ -175,7 +175,8 @@ export const SQL = {
      select (select count(*) from ledger)::int + (select count(*) from chains)::int
           + (select count(*) from transactions)::int + (select count(*) from profile_updates)::int
           + (select count(*) from new_events)::int + (select count(*) from new_jobs)::int
-          + (select count(*) from done_jobs)::int + (select count(*) from new_deliveries)::int as written`,
+          + (select count(*) from done_jobs)::int + (select count(*) from new_deliveries)::int as written,
+            (select count(*) from new_deliveries)::int as queued`,
   ),
   chain: statement(
     'ent_chain',
