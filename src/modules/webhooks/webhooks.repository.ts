@@ -34,8 +34,8 @@ export interface ClaimedDelivery {
   endpoint: EndpointRow | null
 }
 
-export interface AttemptRecord {
-  appId: string
+/** What one attempt's log entry says, as the worker writes it and as the delivery log reads it. */
+interface AttemptOutcome {
   deliveryId: string
   eventId: string
   attempt: number
@@ -46,26 +46,19 @@ export interface AttemptRecord {
   responseExcerpt: string | null
   error: string | null
   succeeded: boolean
-  status: 'pending' | 'delivered' | 'failed'
   nextAttemptAt: Date | null
+}
+
+export interface AttemptRecord extends AttemptOutcome {
+  appId: string
+  status: 'pending' | 'delivered' | 'failed'
   body: string | null
 }
 
-export interface AttemptRow {
+export interface AttemptRow extends AttemptOutcome {
   seq: number
-  deliveryId: string
-  eventId: string
   eventType: string | null
-  attempt: number
-  url: string
-  attemptedAt: Date
-  statusCode: number | null
-  latencyMs: number
-  responseExcerpt: string | null
-  error: string | null
-  succeeded: boolean
   deliveryStatus: string
-  nextAttemptAt: Date | null
 }
 
 const ENDPOINT_COLUMNS = `app_id, environment, url, "authorization", event_types, event_names, send_user_attributes,
