@@ -212,6 +212,18 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       return batcher.submit(appId, identification, txn)
     },
 
+    /**
+     * Set transaction for a store's history, oldest first, in one batch: one database transaction, and an
+     * end that a later transaction of the same chain followed in time is no expiry. One result per transaction.
+     */
+    async setTransactions(
+      appId: string,
+      identification: Identification,
+      txns: NormalizedTransaction[],
+    ): Promise<Result<PurchasedProfile, PurchaseFailure>[]> {
+      return batcher.submitGroup(appId, identification, txns)
+    },
+
     async grant(
       appId: string,
       identification: Identification,

@@ -11,6 +11,7 @@ import {
   type ChainState,
   chainKeyOf,
   DEFAULT_ACCESS_LEVEL_ID,
+  earlier,
   type LedgerEntry,
   type ResolvedProduct,
   type SharingMode,
@@ -36,6 +37,8 @@ interface Pending {
   appId: string
   identification: Identification
   txn: NormalizedTransaction
+  /** Transactions submitted together (an import of a store's history) are written in one batch. */
+  group?: object
   resolve(result: Result<LockedProfile, BatchFailure>): void
   reject(error: unknown): void
 }
@@ -80,8 +83,9 @@ export function createTransactionBatcher(deps: BatchDeps) {
       for (let i = 0; i < queue.length && batch.length < MAX_BATCH; ) {
         const pending = queue[i] as Pending
         if (pending.appId === appId) {
-          batch.push(pending)
-          queue.splice(i, 1)
+          const members = pending.group ? queue.filter((other) => other.group === pending.group) : [pending]
+          batch.push(...members)
+          for (const member of members) queue.splice(queue.indexOf(member), 1)
         } else i += 1
       }
       inFlight += 1
@@ -103,17 +107,26 @@ export function createTransactionBatcher(deps: BatchDeps) {
         pending.resolve(results[index] as Result<LockedProfile, BatchFailure>)
       }
     } catch (error) {
-      if (batch.length === 1) {
-        ;(batch[0] as Pending).reject(error)
+      const units: Pending[][] = []
+      for (const pending of batch) {
+        const last = units.at(-1)
+        if (last && pending.group !== undefined && last[0]?.group === pending.group) last.push(pending)
+        else units.push([pending])
+      }
+      if (units.length === 1) {
+        for (const pending of batch) pending.reject(error)
         return
       }
-      // One request's trouble (a deadlock, a bad row) must not fail the others: each is tried alone.
-      for (const pending of batch) {
+      // One request's trouble (a deadlock, a bad row) must not fail the others: each (a group whole) is
+      // tried alone.
+      for (const unit of units) {
         try {
-          const [result] = await writeBatch(deps, appId, [pending])
-          pending.resolve(result as Result<LockedProfile, BatchFailure>)
+          const results = await writeBatch(deps, appId, unit)
+          for (const [index, pending] of unit.entries()) {
+            pending.resolve(results[index] as Result<LockedProfile, BatchFailure>)
+          }
         } catch (single) {
-          pending.reject(single)
+          for (const pending of unit) pending.reject(single)
         }
       }
     }
@@ -131,6 +144,19 @@ export function createTransactionBatcher(deps: BatchDeps) {
         queue.push({ appId, identification, txn, resolve, reject })
         pump()
       })
+    },
+
+    /** Several transactions written in one batch, in this order (an import of a store's history). */
+    submitGroup(appId: string, identification: Identification, txns: NormalizedTransaction[]) {
+      const group = {}
+      const results = txns.map(
+        (txn) =>
+          new Promise<Result<LockedProfile, BatchFailure>>((resolve, reject) => {
+            queue.push({ appId, identification, txn, group, resolve, reject })
+          }),
+      )
+      pump()
+      return Promise.all(results)
     },
   }
 }
@@ -172,7 +198,13 @@ async function writeBatch(
     const touchedChains = new Set<string>()
     const touchedTransactions = new Set<string>()
 
-    const results = batch.map(({ identification, txn }): Result<LockedProfile, BatchFailure> => {
+    // Within a group (one import), the last transaction of each chain; other requests stand alone.
+    const lastOfChainInGroup = new Map<string, number>()
+    for (const [index, { txn, group }] of batch.entries()) {
+      if (group) lastOfChainInGroup.set(chainKeyOf(txn.store, txn.storeOriginalTransactionId), index)
+    }
+
+    const results = batch.map(({ identification, txn }, index): Result<LockedProfile, BatchFailure> => {
       const key = lookupKey(identification)
       const found =
         key.profileId !== undefined
@@ -218,8 +250,10 @@ async function writeBatch(
         endEventsWrittenFor: null,
       }
       const drafts: EventDraft[] = []
-      // An expiry that fell due before this write but whose job has not run yet is told first.
-      if (existing) drafts.push(...deps.chainJobs(world, chainKey, existing, row, now).drafts)
+      // An expiry that fell due before this transaction was made, and whose job has not run yet, is told
+      // first. A renewal made in time but reported late (an import of history) is no lapse.
+      const madeAt = earlier(txn.purchasedAt, now)
+      if (existing) drafts.push(...deps.chainJobs(world, chainKey, existing, row, madeAt).drafts)
       const entry: LedgerEntry = {
         kind: 'transaction',
         id: ids.uuid(),
@@ -235,7 +269,11 @@ async function writeBatch(
       drafts.push(...applyEntry(world, entry))
       row.state = world.chains.get(chainKey) as ChainState
       chainRows.set(chainKey, row)
-      const after = deps.chainJobs(world, chainKey, row.state, row, now)
+      // A later transaction of the chain in the same import tells whether this one's end was a lapse.
+      const after =
+        batch[index]?.group && lastOfChainInGroup.get(chainKey) !== index
+          ? { drafts: [], jobs: [] }
+          : deps.chainJobs(world, chainKey, row.state, row, now)
       drafts.push(...after.drafts)
       entries.push(entry)
       jobs.push(...after.jobs)
