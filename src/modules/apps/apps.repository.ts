@@ -9,6 +9,10 @@ export type AppRow = typeof apps.$inferSelect
 export type ApiKeyRow = typeof apiKeys.$inferSelect
 export type AccessLevelRow = typeof accessLevels.$inferSelect
 
+/** The web store secrets kept on the app's row. */
+export const STORE_CREDENTIAL_FIELDS = ['stripeSecretKey', 'stripeWebhookSecret', 'paddleApiKey'] as const
+export type StoreCredentialField = (typeof STORE_CREDENTIAL_FIELDS)[number]
+
 /** What a request authenticated by an API key acts as. */
 export interface KeyOwner {
   keyId: string
@@ -65,7 +69,15 @@ export function createAppsRepository(db: Database) {
       tx: Database,
       appId: string,
       changes: Partial<
-        Pick<AppRow, 'name' | 'rateLimitPerMinute' | 'sharingMode' | 'sandboxSharingMode' | 'exchangeRates'>
+        Pick<
+          AppRow,
+          | 'name'
+          | 'rateLimitPerMinute'
+          | 'sharingMode'
+          | 'sandboxSharingMode'
+          | 'exchangeRates'
+          | StoreCredentialField
+        >
       >,
     ): Promise<AppRow> {
       const [row] = await tx.update(apps).set(changes).where(eq(apps.id, appId)).returning()

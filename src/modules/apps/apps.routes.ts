@@ -269,6 +269,13 @@ export function appsRoutes({
         if (body.sharing_mode !== undefined) changes.sharingMode = body.sharing_mode
         if (body.sandbox_sharing_mode !== undefined) changes.sandboxSharingMode = body.sandbox_sharing_mode
         if (body.exchange_rates !== undefined) changes.exchangeRates = body.exchange_rates
+        const credentials = {
+          stripeSecretKey: body.stripe_secret_key,
+          stripeWebhookSecret: body.stripe_webhook_secret,
+          paddleApiKey: body.paddle_api_key,
+        }
+        if (Object.values(credentials).some((secret) => secret !== undefined))
+          changes.credentials = credentials
         const result = await service.updateSettings(request.params.app_id, changes)
         if (!result.ok) throw failure(result.error)
         return settingsView(result.value, defaultRateLimitPerMinute)

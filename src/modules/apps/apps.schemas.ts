@@ -66,6 +66,13 @@ export type SharingMode = (typeof SHARING_MODES)[number]
 const SharingModeSchema = (description: string) =>
   Type.Unsafe<SharingMode>({ type: 'string', enum: [...SHARING_MODES], description })
 
+function MaskedSecret(description: string) {
+  return Type.Unsafe<string | null>({
+    type: ['string', 'null'],
+    description: `${description}: its prefix and last four characters, or null when not set; never the secret`,
+  })
+}
+
 const SHARING_MODE_HELP =
   '`enabled`: every profile holding the purchase gets its access; `transfer`: the profile that restored or ' +
   'bought it last takes it over; `disabled`: it stays with the first profile.'
@@ -93,9 +100,26 @@ export const AppSettingsResponse = Type.Object({
     format: 'date',
     description: 'The date of the bundled snapshot; null for a custom table',
   }),
+  stripe_secret_key: MaskedSecret('Stripe secret (or restricted) API key'),
+  stripe_webhook_secret: MaskedSecret('Signing secret of the Stripe webhook endpoint'),
+  paddle_api_key: MaskedSecret('Paddle API key'),
 })
 
+const SecretInput = (description: string) =>
+  Type.Optional(
+    Type.Unsafe<string | null>({
+      type: ['string', 'null'],
+      minLength: 1,
+      maxLength: 500,
+      pattern: '^\\S+$',
+      description: `${description}; write-only (answered masked), null removes it`,
+    }),
+  )
+
 export const UpdateAppSettingsBody = Type.Object({
+  stripe_secret_key: SecretInput('Stripe secret (or restricted) API key, `sk_…` or `rk_…`'),
+  stripe_webhook_secret: SecretInput('Signing secret of the Stripe webhook endpoint, `whsec_…`'),
+  paddle_api_key: SecretInput('Paddle API key'),
   rate_limit_per_minute: Type.Optional(
     Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 1_000_000_000 }),
   ),

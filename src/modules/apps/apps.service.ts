@@ -2,7 +2,14 @@ import type { Clock } from '../../platform/clock.ts'
 import { type IdGenerator, isUuid } from '../../platform/ids.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
 import { generateApiKey, keyHint, sha256Hex } from '../../platform/secrets.ts'
-import type { AccessLevelRow, ApiKeyRow, AppRow, AppsRepository } from './apps.repository.ts'
+import {
+  type AccessLevelRow,
+  type ApiKeyRow,
+  type AppRow,
+  type AppsRepository,
+  STORE_CREDENTIAL_FIELDS,
+  type StoreCredentialField,
+} from './apps.repository.ts'
 import type { SharingMode } from './apps.schemas.ts'
 import { effectiveExchangeRates } from './exchange-rates.ts'
 
@@ -26,6 +33,8 @@ export interface AppSettings {
   sandboxSharingMode: SharingMode
   /** The app's own exchange-rate table; null while the bundled snapshot applies. */
   exchangeRates: Record<string, number> | null
+  /** Web store secrets, for the admin API to show masked; null when not set. */
+  credentials: Record<StoreCredentialField, string | null>
 }
 
 export interface SettingsChanges {
@@ -37,6 +46,8 @@ export interface SettingsChanges {
    * removes it. null as a whole returns to the bundled snapshot.
    */
   exchangeRates?: Record<string, number | null> | null
+  /** A secret replaces the stored one; null removes it. */
+  credentials?: Partial<Record<StoreCredentialField, string | null>>
 }
 
 /** A change the rules refuse, with the field it concerns. */
@@ -54,6 +65,11 @@ function settingsOf(app: AppRow): AppSettings {
     sharingMode: app.sharingMode as SharingMode,
     sandboxSharingMode: app.sandboxSharingMode as SharingMode,
     exchangeRates: app.exchangeRates ?? null,
+    credentials: {
+      stripeSecretKey: app.stripeSecretKey,
+      stripeWebhookSecret: app.stripeWebhookSecret,
+      paddleApiKey: app.paddleApiKey,
+    },
   }
 }
 
@@ -240,6 +256,10 @@ export function createAppsService({ repo, ids, clock, onCredentialsChanged }: Ap
         ) {
           update.exchangeRates =
             changes.exchangeRates === null ? null : mergeRates(current.exchangeRates, changes.exchangeRates)
+        }
+        for (const field of STORE_CREDENTIAL_FIELDS) {
+          const secret = changes.credentials?.[field]
+          if (secret !== undefined) update[field] = secret
         }
         if (Object.keys(update).length === 0) return ok(current)
         return ok(await repo.updateApp(tx, appId, update))

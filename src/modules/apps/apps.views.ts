@@ -40,6 +40,15 @@ export const accessLevelView = (row: AccessLevelRow) => ({
   created_at: row.createdAt.toISOString(),
 })
 
+/** A secret as the admin API shows it: its prefix and last four characters (`sk_test_…abcd`), or null. */
+export function maskedSecret(secret: string | null): string | null {
+  if (secret === null) return null
+  // The kind of key (`sk_test_`, `whsec_`, `pdl_live_apikey_`): lower-case words, each followed by `_`.
+  const prefix = /^(?:[a-z]+_){1,3}/.exec(secret)?.[0] ?? ''
+  // Too short to give four characters away.
+  return secret.length - prefix.length >= 12 ? `${prefix}…${secret.slice(-4)}` : `${prefix}…`
+}
+
 export const settingsView = (settings: AppSettings, defaultRateLimitPerMinute: number) => ({
   rate_limit_per_minute: settings.rateLimitPerMinute,
   effective_rate_limit_per_minute: settings.rateLimitPerMinute ?? defaultRateLimitPerMinute,
@@ -48,4 +57,7 @@ export const settingsView = (settings: AppSettings, defaultRateLimitPerMinute: n
   exchange_rates: { ...effectiveExchangeRates(settings.exchangeRates) },
   exchange_rates_source: settings.exchangeRates ? ('custom' as const) : ('bundled' as const),
   exchange_rates_as_of: settings.exchangeRates ? null : BUNDLED_EXCHANGE_RATES_AS_OF,
+  stripe_secret_key: maskedSecret(settings.credentials.stripeSecretKey),
+  stripe_webhook_secret: maskedSecret(settings.credentials.stripeWebhookSecret),
+  paddle_api_key: maskedSecret(settings.credentials.paddleApiKey),
 })
