@@ -19,12 +19,15 @@ import { integrationIdentifiersRoutes } from './modules/integration-identifiers/
 import { profilesRoutes } from './modules/profiles/profiles.routes.ts'
 import { purchasesRoutes } from './modules/purchases/purchases.routes.ts'
 import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
+import { stripeValidateRoutes, stripeWebhookRoutes } from './modules/stripe/stripe.routes.ts'
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts'
 import type { Services } from './services.ts'
 import { VERSION } from './version.ts'
 
 export const SERVER_SIDE_API_PREFIX = '/api/v2/server-side-api'
 export const ADMIN_API_PREFIX = '/admin/v1'
+/** Adapty keeps Stripe validation on its v1 SDK API. */
+export const SDK_API_V1_PREFIX = '/api/v1/sdk'
 
 export interface BuildAppOptions {
   services: Services
@@ -88,17 +91,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   )
 
   const limiter = createRateLimiter()
+  const apiKeyAuth = apiKeyAuthHook({
+    resolver: services.keyResolver,
+    limiter,
+    clock: services.clock,
+    defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
+  })
   await app.register(
     async (serverSideApi) => {
-      serverSideApi.addHook(
-        'onRequest',
-        apiKeyAuthHook({
-          resolver: services.keyResolver,
-          limiter,
-          clock: services.clock,
-          defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
-        }),
-      )
+      serverSideApi.addHook('onRequest', apiKeyAuth)
       // Before the routes: it extends every write route as it is declared.
       registerIdempotency(serverSideApi, {
         repository: services.idempotency,
@@ -112,6 +113,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     { prefix: SERVER_SIDE_API_PREFIX },
   )
+
+  await app.register(
+    async (sdkApi) => {
+      sdkApi.addHook('onRequest', apiKeyAuth)
+      await sdkApi.register(stripeValidateRoutes({ service: services.stripe }))
+    },
+    { prefix: SDK_API_V1_PREFIX },
+  )
+  // Stripe signs its webhooks; they carry no API key.
+  await app.register(stripeWebhookRoutes({ service: services.stripe }))
 
   await app.register(
     async (admin) => {

@@ -76,6 +76,22 @@ export const ConfigSchema = Type.Object({
     description:
       'Allow webhook URLs on loopback, private, link-local and metadata addresses (only for trusted setups)',
   }),
+  STRIPE_API_URL: Type.String({
+    pattern: '^https?://[^/]+/?$',
+    default: 'https://api.stripe.com',
+    description: "Origin of Stripe's API (the SDK's host, port and protocol)",
+  }),
+  PADDLE_API_URL: Type.String({
+    pattern: '^https?://[^/]+/?$',
+    default: 'https://api.paddle.com',
+    description: "Origin of Paddle's API",
+  }),
+  STORE_API_TIMEOUT_SECONDS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 120,
+    default: 20,
+    description: 'How long one request to Stripe or Paddle may take before the import fails (seconds)',
+  }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -90,7 +106,11 @@ const INTEGER_KEYS = new Set([
   'IDEMPOTENCY_WAIT_MS',
 ])
 
-const NUMBER_KEYS = new Set(['WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_TIMEOUT_SECONDS'])
+const NUMBER_KEYS = new Set([
+  'WEBHOOK_RETRY_BASE_SECONDS',
+  'WEBHOOK_TIMEOUT_SECONDS',
+  'STORE_API_TIMEOUT_SECONDS',
+])
 
 /** Reads the known variables from `env`; unknown variables are ignored, empty strings count as unset. */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {

@@ -118,6 +118,32 @@ export const ERROR_CATALOGUE = {
     summary: 'The endpoint did not answer the verification POST of `{}` with a 2xx and a JSON body.',
   },
   invalid_cursor: { status: 400, summary: 'The event feed cursor (`after`) is not one the feed handed out.' },
+  stripe_secret_key_not_found: {
+    status: 400,
+    summary: 'Stripe validation: the app has no Stripe secret key in its settings.',
+  },
+  invalid_stripe_credentials_or_purchase_not_found: {
+    status: 400,
+    summary:
+      'Stripe validation: Stripe refused the key, or has no subscription or payment intent with this id.',
+  },
+  paddle_api_key_not_found: { status: 400, summary: 'Paddle validation: the app has no Paddle API key.' },
+  invalid_paddle_credentials_or_purchase_not_found: {
+    status: 400,
+    summary: 'Paddle validation: Paddle refused the key, or has no transaction or subscription with this id.',
+  },
+  no_products_found: {
+    status: 400,
+    summary: 'Stripe or Paddle validation: a product of the purchase is not in the catalog.',
+  },
+  store_api_unavailable: {
+    status: 502,
+    summary: 'Stripe or Paddle did not answer in time or failed; nothing was imported, retry later.',
+  },
+  stripe_signature_invalid: {
+    status: 400,
+    summary: "Stripe webhook: the Stripe-Signature header does not verify with the app's signing secret.",
+  },
   payload_too_large: { status: 413, summary: 'The request body is larger than BODY_LIMIT_BYTES.' },
   unsupported_media_type: { status: 415, summary: 'The body is not sent as application/json.' },
   rate_limited: {
@@ -167,10 +193,11 @@ export class AppError extends Error {
 }
 
 /**
- * Adapty's endpoints use two envelope shapes: `fields` (`errors: [{source, errors: [...]}]`, most endpoints)
- * and `flat` (`errors: ["..."]`, Refund Saver and integration identifiers).
+ * Adapty's endpoints use three envelope shapes: `fields` (`errors: [{source, errors: [...]}]`, most
+ * endpoints), `flat` (`errors: ["..."]`, Refund Saver and integration identifiers) and `jsonapi`
+ * (`errors: [{detail, source: {pointer}, status: "400"}]`, Stripe validation).
  */
-export type ErrorStyle = 'fields' | 'flat'
+export type ErrorStyle = 'fields' | 'flat' | 'jsonapi'
 
 export interface FieldsErrorBody {
   errors: { source: ErrorSource; errors: string[] }[]
@@ -184,7 +211,32 @@ export interface FlatErrorBody {
   status_code: number
 }
 
-export function errorBody(error: AppError, style: ErrorStyle): FieldsErrorBody | FlatErrorBody {
+export interface JsonApiErrorBody {
+  errors: { detail: string; source: { pointer: string }; status: string; code: string }[]
+}
+
+/** `data.attributes.stripe_token` becomes the JSON pointer `/data/attributes/stripe_token`; the whole document is ``. */
+function jsonPointer(source: ErrorSource): string {
+  if (source === null || source === 'non_field_errors') return ''
+  return `/${source.split('.').join('/')}`
+}
+
+export function errorBody(
+  error: AppError,
+  style: ErrorStyle,
+): FieldsErrorBody | FlatErrorBody | JsonApiErrorBody {
+  if (style === 'jsonapi') {
+    return {
+      errors: [
+        {
+          detail: error.message,
+          source: { pointer: jsonPointer(error.source) },
+          status: String(error.status),
+          code: error.code,
+        },
+      ],
+    }
+  }
   if (style === 'flat') {
     const text =
       error.source && error.source !== 'non_field_errors'

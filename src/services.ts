@@ -16,6 +16,9 @@ import { createOperatorService } from './modules/operator/operator.service.ts'
 import { createProfilesRepository } from './modules/profiles/profiles.repository.ts'
 import { createProfilesService } from './modules/profiles/profiles.service.ts'
 import { createRefundSaverService } from './modules/refund-saver/refund-saver.service.ts'
+import { createStoreImporter } from './modules/stripe/store-import.ts'
+import { createStorePurchasesRepository } from './modules/stripe/store-purchases.repository.ts'
+import { createStripeService } from './modules/stripe/stripe.service.ts'
 import { createDeliveryWorker, DEFAULT_DELIVERY_SETTINGS } from './modules/webhooks/webhook-delivery.ts'
 import { createWebhooksRepository } from './modules/webhooks/webhooks.repository.ts'
 import { createWebhooksService } from './modules/webhooks/webhooks.service.ts'
@@ -27,10 +30,11 @@ type WebhookConfig = Pick<
   Config,
   'WEBHOOK_RETRY_BASE_SECONDS' | 'WEBHOOK_TIMEOUT_SECONDS' | 'WEBHOOK_ALLOW_PRIVATE'
 >
+type StoreApiConfig = Pick<Config, 'STRIPE_API_URL' | 'PADDLE_API_URL' | 'STORE_API_TIMEOUT_SECONDS'>
 
 export function createServices(
   database: DatabaseHandle,
-  options: { clock?: Clock; ids?: IdGenerator; config?: Partial<WebhookConfig> } = {},
+  options: { clock?: Clock; ids?: IdGenerator; config?: Partial<WebhookConfig & StoreApiConfig> } = {},
 ) {
   const clock = options.clock ?? systemClock
   const ids = options.ids ?? systemIds
@@ -46,6 +50,15 @@ export function createServices(
   const appsRepository = createAppsRepository(db)
   const profilesRepository = createProfilesRepository(database)
   const keyResolver = createKeyResolver(appsRepository)
+  const profiles = createProfilesService({ repo: profilesRepository, clock, ids })
+  const entitlements = createEntitlementsService({
+    repo: createEntitlementsRepository(database, { onEventsCommitted: deliveryWorker.wake }),
+    clock,
+    ids,
+  })
+  const storePurchases = createStorePurchasesRepository(db)
+  const storeImporter = createStoreImporter({ repo: storePurchases, profiles, entitlements })
+  const storeTimeoutMs = (options.config?.STORE_API_TIMEOUT_SECONDS ?? 20) * 1000
   return {
     database,
     clock,
@@ -59,15 +72,20 @@ export function createServices(
     }),
     catalog: createCatalogService({ repo: createCatalogRepository(db), ids, clock }),
     operator: createOperatorService({ repo: createOperatorRepository(db), clock }),
-    profiles: createProfilesService({ repo: profilesRepository, clock, ids }),
+    profiles,
     integrationIdentifiers: createIntegrationIdentifiersService({ repo: profilesRepository, clock }),
     refundSaver: createRefundSaverService({ repo: profilesRepository, clock }),
     idempotency: createIdempotencyRepository(database),
     events: createEventsService({ repo: createEventsRepository(database) }),
-    entitlements: createEntitlementsService({
-      repo: createEntitlementsRepository(database, { onEventsCommitted: deliveryWorker.wake }),
+    entitlements,
+    stripe: createStripeService({
+      repo: storePurchases,
+      importer: storeImporter,
       clock,
-      ids,
+      settings: {
+        apiUrl: options.config?.STRIPE_API_URL ?? 'https://api.stripe.com',
+        timeoutMs: storeTimeoutMs,
+      },
     }),
     webhooks: createWebhooksService({
       repo: webhooksRepository,

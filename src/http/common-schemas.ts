@@ -35,6 +35,22 @@ export const FlatErrorSchema = Type.Object(
   { description: 'Error envelope with plain string messages.' },
 )
 
+export const JsonApiErrorSchema = Type.Object(
+  {
+    errors: Type.Array(
+      Type.Object({
+        detail: Type.String(),
+        source: Type.Object({
+          pointer: Type.String({ description: 'JSON pointer into the request body; `` for the whole of it' }),
+        }),
+        status: Type.String({ description: 'The HTTP status, as a string' }),
+        code: Type.String({ description: 'The error code (docs/errors.md)' }),
+      }),
+    ),
+  },
+  { description: 'JSON:API error document (Stripe validation).' },
+)
+
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (`validation_error`, `parse_error`, or an endpoint-specific code)',
   401: 'Missing or wrong credentials',
@@ -45,12 +61,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   422: 'The Idempotency-Key was first used with another request (`idempotency_key_reused`)',
   429: 'Rate limit exceeded (`rate_limited`); see Retry-After',
   500: 'Internal error (`internal_error`)',
+  502: 'A store API (Stripe, Paddle) failed or timed out (`store_api_unavailable`)',
   503: 'Database unavailable (`service_unavailable`)',
 }
 
 /** The error part of a route's response map: every status it can answer with, in its envelope style. */
 export function errorResponses(style: ErrorStyle, statuses: readonly number[]): Record<number, TSchema> {
-  const schema = style === 'flat' ? FlatErrorSchema : FieldsErrorSchema
+  const schema =
+    style === 'flat' ? FlatErrorSchema : style === 'jsonapi' ? JsonApiErrorSchema : FieldsErrorSchema
   const out: Record<number, TSchema> = {}
   for (const status of statuses) {
     out[status] = { ...schema, description: ERROR_DESCRIPTIONS[status] ?? 'Error' } as TSchema

@@ -50,6 +50,15 @@ function jsonExamples(body: string): unknown[] {
   return [...body.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => JSON.parse(match[1] ?? ''))
 }
 
+/** A JSON:API error document (Stripe validation) read as the other envelopes' error_code and status_code. */
+function envelopeCodes(example: unknown): { error_code?: unknown; status_code?: unknown } {
+  const jsonApi = (example as { errors?: { code?: unknown; status?: unknown }[] }).errors?.[0]
+  if (jsonApi && typeof jsonApi === 'object' && 'code' in jsonApi) {
+    return { error_code: jsonApi.code, status_code: Number(jsonApi.status) }
+  }
+  return example as { error_code?: unknown; status_code?: unknown }
+}
+
 const sections = documentedCodes(doc)
 const catalogueCodes = Object.keys(ERROR_CATALOGUE) as ErrorCode[]
 
@@ -105,7 +114,7 @@ describe('docs/errors.md against ERROR_CATALOGUE', () => {
   it('gives each code an example body whose error_code and status_code match the catalogue', () => {
     for (const section of sections) {
       if (!(section.code in ERROR_CATALOGUE)) continue
-      const examples = jsonExamples(section.body) as { error_code?: unknown; status_code?: unknown }[]
+      const examples = jsonExamples(section.body).map(envelopeCodes)
       assert.ok(examples.length > 0, `the section of ${section.code} has no JSON example`)
       const statuses = cataloguedStatuses(section.code as ErrorCode)
       for (const example of examples) {
