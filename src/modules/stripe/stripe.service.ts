@@ -182,7 +182,8 @@ export function createStripeService(deps: {
           webhookSecret,
           300,
           undefined,
-          Math.floor(clock.now().getTime() / 1000),
+          // Milliseconds, unlike the header's seconds.
+          clock.now().getTime(),
         )
       } catch (error) {
         return fail({ kind: 'signature_invalid', message: (error as Error).message })
