@@ -13,6 +13,7 @@ import { enforceResponseSchemas } from './http/response-validation.ts'
 import { validatorCompiler } from './http/validation.ts'
 import { appsRoutes } from './modules/apps/apps.routes.ts'
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts'
+import { dashboardRoutes } from './modules/dashboard/dashboard.routes.tsx'
 import { eventsRoutes } from './modules/events/events.routes.ts'
 import { healthRoutes } from './modules/health/health.routes.ts'
 import { integrationIdentifiersRoutes } from './modules/integration-identifiers/integration-identifiers.routes.ts'
@@ -138,6 +139,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await admin.register(webhooksRoutes({ service: services.webhooks }))
     },
     { prefix: ADMIN_API_PREFIX },
+  )
+
+  await app.register(
+    dashboardRoutes({
+      operator: services.operator,
+      apps: services.apps,
+      catalog: services.catalog,
+      clock: services.clock,
+      defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
+    }),
   )
 
   return app

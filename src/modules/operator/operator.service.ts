@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../../platform/clock.ts'
 import { generateAdminToken, sha256Hex } from '../../platform/secrets.ts'
 import type { OperatorRepository } from './operator.repository.ts'
@@ -43,6 +43,17 @@ export function createOperatorService({ repo, clock }: { repo: OperatorRepositor
       const token = generateAdminToken()
       await repo.setSetting(ADMIN_TOKEN_HASH, sha256Hex(token), clock.now())
       return token
+    },
+
+    /**
+     * A secret every process sharing the database derives the same way, that changes when the admin token
+     * does: dashboard sessions are signed with it, so rotating the token signs everyone out.
+     */
+    async sessionSigningKey(): Promise<Buffer | null> {
+      const stored = await repo.getSetting(ADMIN_TOKEN_HASH)
+      return stored
+        ? createHmac('sha256', Buffer.from(stored, 'hex')).update('dashboard-session-v1').digest()
+        : null
     },
 
     async verifyAdminToken(presented: string): Promise<boolean> {

@@ -1,0 +1,179 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { SHARING_MODES, type SharingMode } from '../apps/apps.schemas.ts'
+import type { DashboardDeps, DashboardRequestTools } from './dashboard.routes.tsx'
+import { AppPage, type AppPageData, AppsPage } from './pages/apps-page.tsx'
+import type { FieldErrors } from './pages/layout.tsx'
+import { MessagePage } from './pages/sign-in-page.tsx'
+
+/** Apps, their keys and their settings. */
+
+const HIDDEN = { schema: { hide: true } }
+const APP_NAME_MAX = 100
+
+/** Outcomes told after a redirect, by code: the page never echoes text from the query string. */
+const NOTICES: Record<string, { kind: 'success' | 'error'; text: string }> = {
+  settings_saved: { kind: 'success', text: 'Settings saved.' },
+  key_deleted: { kind: 'success', text: 'The key was deleted.' },
+  last_secret_key: {
+    kind: 'error',
+    text: 'This is the last secret key of the app: issue a new one before deleting it.',
+  },
+  api_key_not_found: { kind: 'error', text: 'That key no longer exists.' },
+}
+
+export const noticeFrom = (request: FastifyRequest, notices: typeof NOTICES) =>
+  notices[(request.query as { notice?: string }).notice ?? '']
+
+export function dashboardAppsRoutes(deps: DashboardDeps & { tools: DashboardRequestTools }) {
+  const { tools } = deps
+  const context = (request: FastifyRequest) => ({ csrfToken: tools.session(request).csrfToken })
+
+  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
+    tools.html(
+      reply,
+      <MessagePage
+        title="App not found"
+        message="There is no app with this id."
+        csrfToken={context(request).csrfToken}
+      />,
+      404,
+    )
+
+  async function loadApp(appId: string): Promise<AppPageData | null> {
+    const [found, settings, levels] = await Promise.all([
+      deps.apps.getApp(appId),
+      deps.apps.getSettings(appId),
+      deps.apps.listAccessLevels(appId),
+    ])
+    if (!found.ok || !settings.ok || !levels.ok) return null
+    return {
+      app: found.value.app,
+      keys: found.value.keys,
+      settings: settings.value,
+      accessLevels: levels.value,
+      defaultRateLimitPerMinute: deps.defaultRateLimitPerMinute,
+    }
+  }
+
+  const appIdOf = (request: FastifyRequest) => (request.params as { appId: string }).appId
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/dashboard/apps', HIDDEN, async (request, reply) =>
+      tools.html(reply, <AppsPage context={context(request)} apps={await deps.apps.listApps()} />),
+    )
+
+    app.post('/dashboard/apps', HIDDEN, async (request, reply) => {
+      const name = (tools.form(request).name ?? '').trim()
+      const problem =
+        name === ''
+          ? 'Give the app a name.'
+          : name.length > APP_NAME_MAX
+            ? `At most ${APP_NAME_MAX} characters.`
+            : null
+      if (problem) {
+        return tools.html(
+          reply,
+          <AppsPage
+            context={context(request)}
+            apps={await deps.apps.listApps()}
+            errors={{ name: problem }}
+            name={name}
+          />,
+          400,
+        )
+      }
+      const created = await deps.apps.createApp(name)
+      const data = await loadApp(created.app.id)
+      if (!data) return notFound(request, reply)
+      return tools.html(
+        reply,
+        <AppPage
+          context={context(request)}
+          data={data}
+          notice={{ kind: 'success', text: `Created the app ${name}, with the access level premium.` }}
+          newSecret={{ label: 'Secret API key:', value: created.secretApiKey }}
+        />,
+        201,
+      )
+    })
+
+    app.get('/dashboard/apps/:appId', HIDDEN, async (request, reply) => {
+      const data = await loadApp(appIdOf(request))
+      if (!data) return notFound(request, reply)
+      return tools.html(
+        reply,
+        <AppPage context={context(request)} data={data} notice={noticeFrom(request, NOTICES)} />,
+      )
+    })
+
+    app.post('/dashboard/apps/:appId/keys', HIDDEN, async (request, reply) => {
+      const issued = await deps.apps.rotateSecretKey(appIdOf(request))
+      const data = issued.ok ? await loadApp(appIdOf(request)) : null
+      if (!issued.ok || !data) return notFound(request, reply)
+      return tools.html(
+        reply,
+        <AppPage
+          context={context(request)}
+          data={data}
+          notice={{
+            kind: 'success',
+            text: 'Issued a new secret key. The other keys keep working until you delete them.',
+          }}
+          newSecret={{ label: 'New secret API key:', value: issued.value.secretApiKey }}
+        />,
+        201,
+      )
+    })
+
+    app.post('/dashboard/apps/:appId/keys/:keyId/delete', HIDDEN, async (request, reply) => {
+      const { appId, keyId } = request.params as { appId: string; keyId: string }
+      const deleted = await deps.apps.deleteKey(appId, keyId)
+      if (!deleted.ok && deleted.error === 'app_not_found') return notFound(request, reply)
+      const notice = deleted.ok ? 'key_deleted' : deleted.error
+      return reply.redirect(`/dashboard/apps/${appId}?notice=${notice}`, 303)
+    })
+
+    app.post('/dashboard/apps/:appId/settings', HIDDEN, async (request, reply) => {
+      const appId = appIdOf(request)
+      const form = tools.form(request)
+      const errors: FieldErrors = {}
+      const mode = (field: string): SharingMode | undefined => {
+        const value = form[field]
+        if (value === undefined) return undefined
+        if (SHARING_MODES.includes(value as SharingMode)) return value as SharingMode
+        errors[field] = `Choose one of ${SHARING_MODES.join(', ')}.`
+        return undefined
+      }
+      const sharingMode = mode('sharing_mode')
+      const sandboxSharingMode = mode('sandbox_sharing_mode')
+      const limitText = (form.rate_limit_per_minute ?? '').trim()
+      const limit = limitText === '' ? null : Number(limitText)
+      if (limit !== null && (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000_000)) {
+        errors.rate_limit_per_minute =
+          'A whole number from 1 to 1,000,000,000, or empty for the server default.'
+      }
+      if (Object.keys(errors).length === 0) {
+        const saved = await deps.apps.updateSettings(appId, {
+          ...(sharingMode ? { sharingMode } : {}),
+          ...(sandboxSharingMode ? { sandboxSharingMode } : {}),
+          rateLimitPerMinute: limit,
+        })
+        if (saved.ok) return reply.redirect(`/dashboard/apps/${appId}?notice=settings_saved`, 303)
+        if (saved.error === 'app_not_found') return notFound(request, reply)
+        errors[saved.error.source] = saved.error.message
+      }
+      const data = await loadApp(appId)
+      if (!data) return notFound(request, reply)
+      return tools.html(
+        reply,
+        <AppPage
+          context={context(request)}
+          data={data}
+          errors={errors}
+          notice={{ kind: 'error', text: 'The settings were not saved: see the fields below.' }}
+        />,
+        400,
+      )
+    })
+  }
+}

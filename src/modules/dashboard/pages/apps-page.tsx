@@ -1,0 +1,166 @@
+import type { AccessLevelRow, ApiKeyRow, AppRow } from '../../apps/apps.repository.ts'
+import { SHARING_MODES } from '../../apps/apps.schemas.ts'
+import type { AppSettings } from '../../apps/apps.service.ts'
+import {
+  Field,
+  type FieldErrors,
+  Notice,
+  OnceSecret,
+  Page,
+  type PageContext,
+  PostForm,
+  Select,
+} from './layout.tsx'
+
+const day = (value: Date) => value.toISOString().slice(0, 10)
+
+export function AppsPage(props: {
+  context: PageContext
+  apps: AppRow[]
+  errors?: FieldErrors
+  name?: string
+}) {
+  return (
+    <Page title="Apps" context={props.context}>
+      <section aria-labelledby="apps-list">
+        <h2 id="apps-list">Your apps</h2>
+        {props.apps.length === 0 ? (
+          <p>No apps yet.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">App id</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.apps.map((app) => (
+                  <tr>
+                    <td>
+                      <a href={`/dashboard/apps/${app.id}`}>{app.name}</a>
+                    </td>
+                    <td>
+                      <code>{app.id}</code>
+                    </td>
+                    <td>{day(app.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="new-app" class="card">
+        <h2 id="new-app">New app</h2>
+        <PostForm action="/dashboard/apps" context={props.context} label="New app">
+          <Field name="name" label="Name" required value={props.name} errors={props.errors} />
+          <button type="submit">Create the app</button>
+        </PostForm>
+      </section>
+    </Page>
+  )
+}
+
+export interface AppPageData {
+  app: AppRow
+  keys: ApiKeyRow[]
+  settings: AppSettings
+  accessLevels: AccessLevelRow[]
+  defaultRateLimitPerMinute: number
+}
+
+export function AppPage(props: {
+  context: PageContext
+  data: AppPageData
+  /** A key just issued (new app or rotation), shown once. */
+  newSecret?: { label: string; value: string }
+  notice?: { kind: 'success' | 'error'; text: string }
+  errors?: FieldErrors
+}) {
+  const { app, keys, settings } = props.data
+  const base = `/dashboard/apps/${app.id}`
+  return (
+    <Page title={app.name} context={props.context} app={{ id: app.id, name: app.name, section: 'keys' }}>
+      {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
+      {props.newSecret && <OnceSecret label={props.newSecret.label} value={props.newSecret.value} />}
+      <p>
+        App id <code>{app.id}</code>
+      </p>
+      <section aria-labelledby="keys">
+        <h2 id="keys">API keys</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Kind</th>
+                <th scope="col">Key</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((key) => (
+                <tr>
+                  <td>{key.kind}</td>
+                  <td>
+                    <code>{key.hint}</code>
+                  </td>
+                  <td>{day(key.createdAt)}</td>
+                  <td>
+                    <PostForm
+                      action={`${base}/keys/${key.id}/delete`}
+                      context={props.context}
+                      confirm={`Delete the key ${key.hint}? Requests that use it will be refused at once.`}
+                      class="inline"
+                      label={`Delete the key ${key.hint}`}
+                    >
+                      <button type="submit" class="danger">
+                        Delete
+                      </button>
+                    </PostForm>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <PostForm action={`${base}/keys`} context={props.context} label="Issue a new secret key">
+          <button type="submit">Issue a new secret key</button>
+        </PostForm>
+      </section>
+      <section aria-labelledby="settings" class="card">
+        <h2 id="settings">Settings</h2>
+        <PostForm action={`${base}/settings`} context={props.context} label="Settings">
+          <Select
+            name="sharing_mode"
+            label="Access sharing (production)"
+            options={SHARING_MODES}
+            value={settings.sharingMode}
+            errors={props.errors}
+          />
+          <Select
+            name="sandbox_sharing_mode"
+            label="Access sharing (sandbox)"
+            options={SHARING_MODES}
+            value={settings.sandboxSharingMode}
+            errors={props.errors}
+          />
+          <Field
+            name="rate_limit_per_minute"
+            label="Rate limit (requests per minute per key)"
+            type="number"
+            value={settings.rateLimitPerMinute === null ? '' : String(settings.rateLimitPerMinute)}
+            hint={`Empty: the server default (${props.data.defaultRateLimitPerMinute}).`}
+            errors={props.errors}
+          />
+          <button type="submit">Save the settings</button>
+        </PostForm>
+      </section>
+    </Page>
+  )
+}
