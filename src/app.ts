@@ -17,6 +17,7 @@ import { dashboardRoutes } from './modules/dashboard/dashboard.routes.tsx'
 import { eventsRoutes } from './modules/events/events.routes.ts'
 import { healthRoutes } from './modules/health/health.routes.ts'
 import { integrationIdentifiersRoutes } from './modules/integration-identifiers/integration-identifiers.routes.ts'
+import { paddleRoutes } from './modules/paddle/paddle.routes.ts'
 import { profilesRoutes } from './modules/profiles/profiles.routes.ts'
 import { purchasesRoutes } from './modules/purchases/purchases.routes.ts'
 import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
@@ -111,6 +112,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await serverSideApi.register(integrationIdentifiersRoutes({ service: services.integrationIdentifiers }))
       await serverSideApi.register(refundSaverRoutes({ service: services.refundSaver }))
       await serverSideApi.register(purchasesRoutes({ service: services.entitlements, clock: services.clock }))
+      await serverSideApi.register(paddleRoutes({ service: services.paddle, clock: services.clock }))
     },
     { prefix: SERVER_SIDE_API_PREFIX },
   )

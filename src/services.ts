@@ -13,6 +13,7 @@ import { createIdempotencyRepository } from './modules/idempotency/idempotency.r
 import { createIntegrationIdentifiersService } from './modules/integration-identifiers/integration-identifiers.service.ts'
 import { createOperatorRepository } from './modules/operator/operator.repository.ts'
 import { createOperatorService } from './modules/operator/operator.service.ts'
+import { createPaddleService } from './modules/paddle/paddle.service.ts'
 import { createProfilesRepository } from './modules/profiles/profiles.repository.ts'
 import { createProfilesService } from './modules/profiles/profiles.service.ts'
 import { createRefundSaverService } from './modules/refund-saver/refund-saver.service.ts'
@@ -84,6 +85,15 @@ export function createServices(
       clock,
       settings: {
         apiUrl: options.config?.STRIPE_API_URL ?? 'https://api.stripe.com',
+        timeoutMs: storeTimeoutMs,
+      },
+    }),
+    paddle: createPaddleService({
+      repo: storePurchases,
+      importer: storeImporter,
+      profiles,
+      settings: {
+        apiUrl: options.config?.PADDLE_API_URL ?? 'https://api.paddle.com',
         timeoutMs: storeTimeoutMs,
       },
     }),

@@ -26,6 +26,12 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
             description: 'The app secret key: `Api-Key secret_live_…`',
           },
           adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          stripeSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Stripe-Signature',
+            description: "Stripe's signature of the webhook, checked with the app's stripe_webhook_secret",
+          },
         },
       },
       tags: [
@@ -36,6 +42,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         },
         { name: 'Integration', description: 'Identifiers of the profile in analytics and attribution tools' },
         { name: 'Refund Saver', description: 'Per-user Refund Saver settings' },
+        {
+          name: 'Stripe',
+          description: 'Import Stripe purchases and keep them in sync through Stripe webhooks',
+        },
+        { name: 'Paddle', description: 'Import Paddle purchases' },
         { name: 'Admin: apps', description: 'Operator API: apps, keys, access levels, settings' },
         { name: 'Admin: catalog', description: 'Products: which store products grant which access level' },
         { name: 'Admin: events', description: 'The event feed: every subscription event in write order' },

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after } from 'node:test'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type FakeServer, sendJson, startFakeServer } from './fake-server.ts'
 
 /**
  * A fake Stripe API on loopback that the real `stripe` SDK talks to (STRIPE_API_URL). It serves the
@@ -12,34 +11,17 @@ import { after } from 'node:test'
 
 export type StripeObject = Record<string, unknown> & { id: string; object: string }
 
-export interface Failure {
-  /** Which requests fail: by path and query (`/v1/invoices?…`). */
-  when: (url: URL) => boolean
-  mode: 'error500' | 'hang'
-  /** How many matching requests fail; all of them when unset. */
-  times?: number
-}
-
-export interface FakeStripe {
-  url: string
+export interface FakeStripe extends FakeServer {
   secretKey: string
-  /** Every request, as path and query, in order. */
-  requests: string[]
   /** Adds or replaces an object (by id). */
   put(...objects: StripeObject[]): void
   get(id: string): StripeObject | undefined
-  fail(failure: Failure): void
-  clearFailures(): void
 }
 
 /** Page size of list endpoints whatever `limit` asks, so that a few objects already take several pages. */
 const PAGE_SIZE = 2
 
-function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  response.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${Date.now()}` })
-  response.end(text)
-}
+const send = sendJson
 
 function stripeError(response: ServerResponse, status: number, type: string, message: string, code?: string) {
   send(response, status, { error: { type, message, ...(code ? { code } : {}) } })
@@ -53,9 +35,6 @@ function expansions(url: URL): string[] {
 export async function startFakeStripe(options: { secretKey?: string } = {}): Promise<FakeStripe> {
   const secretKey = options.secretKey ?? 'sk_test_fake0123456789abcdef'
   const objects = new Map<string, StripeObject>()
-  const requests: string[] = []
-  let failures: Failure[] = []
-  const hanging = new Set<ServerResponse>()
 
   const ofType = (type: string) => [...objects.values()].filter((object) => object.object === type)
 
@@ -185,53 +164,28 @@ export async function startFakeStripe(options: { secretKey?: string } = {}): Pro
     )
   }
 
-  const server: Server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://fake-stripe')
-    requests.push(`${url.pathname}${url.search}`)
-    const failure = failures.find((candidate) => candidate.when(url))
-    if (failure) {
-      if (failure.times !== undefined) {
-        failure.times -= 1
-        if (failure.times <= 0) failures = failures.filter((f) => f !== failure)
-      }
-      if (failure.mode === 'hang') {
-        hanging.add(response)
+  const server = await startFakeServer({
+    serverError: (response) => stripeError(response, 500, 'api_error', 'Something went wrong on our end.'),
+    handle: (request, response, url) => {
+      if (request.headers.authorization !== `Bearer ${secretKey}`) {
+        stripeError(response, 401, 'invalid_request_error', 'Invalid API Key provided.')
         return
       }
-      stripeError(response, 500, 'api_error', 'Something went wrong on our end.')
-      return
-    }
-    if (request.headers.authorization !== `Bearer ${secretKey}`) {
-      stripeError(response, 401, 'invalid_request_error', 'Invalid API Key provided.')
-      return
-    }
-    if (request.method !== 'GET') {
-      stripeError(response, 405, 'invalid_request_error', 'Only GET is faked.')
-      return
-    }
-    route(request, response, url)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  after(async () => {
-    for (const response of hanging) response.destroy()
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+      if (request.method !== 'GET') {
+        stripeError(response, 405, 'invalid_request_error', 'Only GET is faked.')
+        return
+      }
+      route(request, response, url)
+    },
   })
 
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...server,
     secretKey,
-    requests,
     put: (...items) => {
       for (const item of items) objects.set(item.id, item)
     },
     get: (id) => objects.get(id),
-    fail: (failure) => {
-      failures.push(failure)
-    },
-    clearFailures: () => {
-      failures = []
-    },
   }
 }
 

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.ts'
-import type { ImportFailure } from './store-import.ts'
+import type { ImportFailure, NoProductsFound } from './store-import.ts'
 
 /** A store that did not answer usefully: `not_found` is the endpoint's own error, the rest is 502. */
 export function storeFetchError(
@@ -11,6 +11,17 @@ export function storeFetchError(
   return new AppError(
     'store_api_unavailable',
     `${storeName} did not answer in time or answered with an error; nothing was imported. Retry later.`,
+  )
+}
+
+/** The catalog lacks a product of the purchase, or the purchase has nothing paid to import. */
+export function noProductsError(failure: NoProductsFound, store: string, nothingPaid: string): AppError {
+  return new AppError(
+    'no_products_found',
+    failure.unknown.length > 0
+      ? `No products found for purchase: add ${failure.unknown.join(', ')} to the catalog under store ${store}.`
+      : `No products found for purchase: ${nothingPaid}.`,
+    { source: 'non_field_errors' },
   )
 }
 

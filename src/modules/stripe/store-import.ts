@@ -26,6 +26,41 @@ export interface StoreImport {
 
 export type ImportFailure = PurchaseFailure | { kind: 'customer_user_id_taken' }
 
+/** A store transaction before the catalog is asked which of its keys it knows. */
+export interface TransactionDraft {
+  /** Catalog keys that may claim the product, most specific first (`prod:price`, then `prod`). */
+  candidates: string[]
+  body: SetTransactionBodyInput
+}
+
+export interface NoProductsFound {
+  kind: 'no_products_found'
+  /** The least specific key of each product the catalog lacks; empty when there was nothing paid. */
+  unknown: string[]
+}
+
+/** The drafts with the catalog's store_product_id filled in, or the products the catalog lacks. */
+export async function resolveCatalogProducts(
+  repo: StorePurchasesRepository,
+  appId: string,
+  store: string,
+  drafts: TransactionDraft[],
+): Promise<Result<SetTransactionBodyInput[], NoProductsFound>> {
+  if (drafts.length === 0) return fail({ kind: 'no_products_found', unknown: [] })
+  const claimed = await repo.claimedStoreProducts(
+    appId,
+    store,
+    drafts.flatMap((draft) => draft.candidates),
+  )
+  const unknown = new Set<string>()
+  const bodies = drafts.map((draft) => {
+    const key = draft.candidates.find((candidate) => claimed.has(candidate))
+    if (key === undefined) unknown.add(draft.candidates.at(-1) ?? '(no product)')
+    return { ...draft.body, store_product_id: key ?? '' }
+  })
+  return unknown.size > 0 ? fail({ kind: 'no_products_found', unknown: [...unknown] }) : ok(bodies)
+}
+
 export function createStoreImporter(deps: {
   repo: StorePurchasesRepository
   profiles: ProfilesService

@@ -1,5 +1,7 @@
 import type Stripe from 'stripe'
-import type { OneTimePurchaseInput, SubscriptionInput } from '../purchases/purchase-request.schemas.ts'
+import type { SubscriptionInput } from '../purchases/purchase-request.schemas.ts'
+import { amountOf } from './minor-units.ts'
+import type { TransactionDraft } from './store-import.ts'
 import type { OneTimePayment, SubscriptionHistory } from './stripe-api.ts'
 import { paymentIntentIdOf } from './stripe-api.ts'
 
@@ -16,21 +18,7 @@ import { paymentIntentIdOf } from './stripe-api.ts'
  * - Test mode (`livemode: false`) is the Sandbox environment.
  */
 
-export interface StripeTransaction {
-  /** The catalog keys that may claim the product, most specific first: `prod_…:price_…`, then `prod_…`. */
-  candidates: string[]
-  body: SubscriptionInput | OneTimePurchaseInput
-}
-
-// Currencies whose amounts Stripe gives in whole units, or in thousandths.
-const ZERO_DECIMAL = new Set('BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF'.split(' '))
-const THREE_DECIMAL = new Set('BHD JOD KWD OMR TND'.split(' '))
-
-export function amountOf(minorUnits: number, currency: string): number {
-  const code = currency.toUpperCase()
-  const divisor = ZERO_DECIMAL.has(code) ? 1 : THREE_DECIMAL.has(code) ? 1000 : 100
-  return minorUnits / divisor
-}
+export type StripeTransaction = TransactionDraft
 
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString()
 

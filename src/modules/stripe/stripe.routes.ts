@@ -5,7 +5,7 @@ import { actorOf } from '../../http/api-key-auth.ts'
 import { errorResponses } from '../../http/common-schemas.ts'
 import { absentBodyIsEmptyObject } from '../../http/optional-body.ts'
 import { isUuid } from '../../platform/ids.ts'
-import { importFailureError, storeFetchError } from './store-import-errors.ts'
+import { importFailureError, noProductsError, storeFetchError } from './store-import-errors.ts'
 import type { StripeFailure, StripeService } from './stripe.service.ts'
 
 const TAGS = ['Stripe']
@@ -68,13 +68,7 @@ function failureError(failure: StripeFailure, tokenSource: string): AppError {
         ),
       )
     case 'no_products_found':
-      return new AppError(
-        'no_products_found',
-        failure.unknown.length > 0
-          ? `No products found for purchase: add ${failure.unknown.join(', ')} to the catalog under store stripe.`
-          : 'No products found for purchase: it has no paid invoice or succeeded payment.',
-        { source: 'non_field_errors' },
-      )
+      return noProductsError(failure, 'stripe', 'it has no paid invoice or succeeded payment')
     default:
       return importFailureError(failure)
   }
@@ -162,6 +156,7 @@ export function stripeWebhookRoutes({ service }: { service: StripeService }): Fa
             'The purchase an event is about is fetched again from Stripe and imported, for the user named by ' +
             '`customer_user_id` in its metadata or by an earlier validation.',
           tags: TAGS,
+          security: [{ stripeSignature: [] }],
           params: WebhookParams,
           response: { 200: WebhookResponse, ...errorResponses('fields', [400, 413, 415, 500, 502, 503]) },
         },

@@ -1,7 +1,12 @@
 import type Stripe from 'stripe'
 import type { Clock } from '../../platform/clock.ts'
 import { fail, ok, type Result } from '../../platform/result.ts'
-import type { ImportFailure, StoreImporter } from './store-import.ts'
+import {
+  type ImportFailure,
+  type NoProductsFound,
+  resolveCatalogProducts,
+  type StoreImporter,
+} from './store-import.ts'
 import type { StorePurchasesRepository } from './store-purchases.repository.ts'
 import {
   createStripeClient,
@@ -14,12 +19,7 @@ import {
   subscriptionIdOfInvoice,
   subscriptionOfPayment,
 } from './stripe-api.ts'
-import {
-  customerUserIdInMetadata,
-  oneTimeTransaction,
-  type StripeTransaction,
-  subscriptionTransactions,
-} from './stripe-mapping.ts'
+import { customerUserIdInMetadata, oneTimeTransaction, subscriptionTransactions } from './stripe-mapping.ts'
 
 export const STRIPE_STORE = 'stripe'
 
@@ -27,7 +27,7 @@ export type StripeFailure =
   | { kind: 'token_invalid' }
   | { kind: 'secret_key_not_found' }
   | { kind: 'stripe'; failure: StripeFetchFailure }
-  | { kind: 'no_products_found'; unknown: string[] }
+  | NoProductsFound
   | ImportFailure
 
 /** What a webhook led to: applied, or left alone and why (Stripe is answered 200 either way). */
@@ -63,28 +63,13 @@ export function createStripeService(deps: {
     token.startsWith('sub_') ? fetchSubscriptionHistory(client, token) : fetchOneTimePayment(client, token)
 
   /** The set-transaction bodies of a purchase, with the catalog's store_product_id, or the products missing. */
-  async function resolveProducts(
-    appId: string,
-    purchase: StripePurchase,
-  ): Promise<Result<StripeTransaction['body'][], { kind: 'no_products_found'; unknown: string[] }>> {
+  function resolveProducts(appId: string, purchase: StripePurchase) {
     const nowSeconds = Math.floor(clock.now().getTime() / 1000)
     const drafts =
       purchase.kind === 'subscription'
         ? subscriptionTransactions(purchase, nowSeconds)
         : [oneTimeTransaction(purchase, nowSeconds)].filter((draft) => draft !== null)
-    if (drafts.length === 0) return fail({ kind: 'no_products_found', unknown: [] })
-    const claimed = await repo.claimedStoreProducts(
-      appId,
-      STRIPE_STORE,
-      drafts.flatMap((draft) => draft.candidates),
-    )
-    const unknown = new Set<string>()
-    const bodies = drafts.map((draft) => {
-      const key = draft.candidates.find((candidate) => claimed.has(candidate))
-      if (key === undefined) unknown.add(draft.candidates.at(-1) ?? '(no product)')
-      return { ...draft.body, store_product_id: key ?? '' }
-    })
-    return unknown.size > 0 ? fail({ kind: 'no_products_found', unknown: [...unknown] }) : ok(bodies)
+    return resolveCatalogProducts(repo, appId, STRIPE_STORE, drafts)
   }
 
   function linksOf(purchase: StripePurchase): string[] {
