@@ -92,6 +92,35 @@ describe('POST /api/v1/sdk/purchase/stripe/token/validate/', () => {
     assert.equal(refunded?.payload.event_properties.price_usd, 9.99)
   })
 
+  it('a real gap in the history (renewed days after the end) reads as an expiry, then a renewal', async () => {
+    const tenant = await stripeTenant(h, fake.secretKey)
+    const user = uniqueUserId()
+    const first = T('2026-01-01T00:00:00Z')
+    const renewedAt = T('2026-02-05T00:00:00Z')
+    const scenario = putSubscription(fake, {
+      periods: [
+        { start: first, end: T('2026-02-01T00:00:00Z'), amount: 999 },
+        { start: renewedAt, end: T('2026-07-05T00:00:00Z'), amount: 999 },
+      ],
+    })
+    assert.equal((await validate(h, tenant, jsonApiBody(user, scenario.subscriptionId))).statusCode, 200)
+    const profile = (await getProfile(tenant, { 'adapty-customer-user-id': user })).json().data
+    const events = await eventsOf(h, tenant.appId, profile.profile_id)
+    assert.deepEqual(
+      events.map((event) => event.eventType),
+      [
+        'subscription_started',
+        'access_level_updated',
+        'subscription_expired',
+        'access_level_updated',
+        'subscription_renewed',
+        'access_level_updated',
+      ],
+    )
+    assert.equal(events[2]?.payload.event_datetime, wire('2026-02-01T00:00:00Z'))
+    assert.equal(profile.access_levels[0].expires_at, wire('2026-07-05T00:00:00Z'))
+  })
+
   it('running the same validation again changes nothing', async () => {
     const tenant = await stripeTenant(h, fake.secretKey)
     const user = uniqueUserId()
@@ -103,6 +132,21 @@ describe('POST /api/v1/sdk/purchase/stripe/token/validate/', () => {
     const again = await validate(h, tenant, jsonApiBody(user, scenario.subscriptionId))
     assert.equal(again.statusCode, 200, again.body)
     assert.deepEqual(await traceOf(h, tenant.appId, profileId), before)
+  })
+
+  it('a second user validating the same subscription shares it (sharing mode enabled); revenue stays put', async () => {
+    const tenant = await stripeTenant(h, fake.secretKey)
+    const [first, second] = [uniqueUserId(), uniqueUserId()]
+    const start = T('2026-05-01T00:00:00Z')
+    const scenario = putSubscription(fake, { periods: [{ start, end: start + 30 * DAY, amount: 999 }] })
+    assert.equal((await validate(h, tenant, jsonApiBody(first, scenario.subscriptionId))).statusCode, 200)
+    assert.equal((await validate(h, tenant, jsonApiBody(second, scenario.subscriptionId))).statusCode, 200)
+    const one = (await getProfile(tenant, { 'adapty-customer-user-id': first })).json().data
+    const two = (await getProfile(tenant, { 'adapty-customer-user-id': second })).json().data
+    assert.equal(two.access_levels[0]?.access_level_id, 'premium')
+    assert.equal(one.access_levels[0]?.access_level_id, 'premium')
+    assert.equal(one.total_revenue_usd, 9.99)
+    assert.equal(two.total_revenue_usd, 0)
   })
 
   it('imports a pi_ one-time purchase from its Checkout Session, matched by product and price', async () => {
