@@ -154,6 +154,28 @@ describe('POST /webhooks/stripe/{app_id}', () => {
     ])
   })
 
+  it('paused (customer.subscription.paused) turns renewal off; resumed turns it back on', async () => {
+    const tenant = await stripeTenant(h, fake.secretKey)
+    const { scenario, profileId, user } = await validated(tenant)
+    const paused = withSubscription(scenario, { status: 'paused', pause_collection: { behavior: 'void' } })
+    assert.equal((await deliver(tenant.appId, 'customer.subscription.paused', paused)).statusCode, 200)
+    let subscription = (await getProfile(tenant, { 'adapty-customer-user-id': user })).json().data
+      .subscriptions[0]
+    // Stripe gives no moment for a pause, so none is recorded (and none made up on each run).
+    assert.notEqual(subscription.renewal_cancelled_at, null)
+    const resumed = withSubscription(scenario, { status: 'active', pause_collection: null })
+    assert.equal((await deliver(tenant.appId, 'customer.subscription.resumed', resumed)).statusCode, 200)
+    subscription = (await getProfile(tenant, { 'adapty-customer-user-id': user })).json().data
+      .subscriptions[0]
+    assert.equal(subscription.renewal_cancelled_at, null)
+    assert.deepEqual((await eventTypesOf(h, tenant.appId, profileId)).slice(2), [
+      'subscription_renewal_cancelled',
+      'access_level_updated',
+      'subscription_renewal_reactivated',
+      'access_level_updated',
+    ])
+  })
+
   it('a failed renewal (invoice.payment_failed) is a billing issue', async () => {
     const tenant = await stripeTenant(h, fake.secretKey)
     const { scenario, profileId, user } = await validated(tenant)
