@@ -157,6 +157,42 @@ describe('GET /admin/v1/apps/{app_id}/events', () => {
     )
   })
 
+  it('keeps write order and loses no event where the feed position gains a digit (regression)', async () => {
+    // Positions are global: move the sequence forward to three short of the next power of ten, so that this
+    // app's events run from 99…7 to 100…. Sorting the positions as text once skipped most of them.
+    await h.database.rawQuery(
+      {
+        name: 'test_feed_seq_to_boundary',
+        text: `select setval(pg_get_serial_sequence('events', 'feed_seq'),
+                  (10::numeric ^ ceil(log(greatest(last_value, 1) + 4)))::bigint - 4)
+                 from events_feed_seq_seq`,
+      },
+      [],
+    )
+    const tenant = await h.createTenant()
+    const buyers = []
+    for (let i = 0; i < 4; i++) buyers.push(await newProfile(tenant))
+    for (const buyer of buyers) {
+      ok(await setTransaction(tenant, buyer.headers, oneTimeBody()))
+    }
+    const written = buyers.flatMap((buyer) => [
+      [buyer.profileId, 'non_subscription_purchase'],
+      [buyer.profileId, 'access_level_updated'],
+    ])
+    const all = page(await feedPage(h, tenant.appId)).data
+    assert.deepEqual(
+      all.map((e) => [e.profile_id, e.event_type]),
+      written,
+    )
+    for (const limit of [1, 3]) {
+      const pages = await readAll(tenant, {}, limit)
+      assert.deepEqual(
+        pages.flatMap((p) => p.data.map((e) => e.event_id)),
+        all.map((e) => e.event_id),
+      )
+    }
+  })
+
   it('filters by profile_id, with paging', async () => {
     const { tenant, alice, bob, written } = await appWithEvents()
     for (const profile of [alice, bob]) {

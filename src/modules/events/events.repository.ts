@@ -15,14 +15,16 @@ export interface FeedEvent {
 const COLUMNS = `feed_seq::text as feed_seq, id, profile_id, profile_seq::int as profile_seq, event_type,
   event_datetime, environment, created_at, payload`
 
+// `order by events.feed_seq`, qualified: a bare `feed_seq` would name the text column of the select list
+// and sort "10" before "9".
 const FEED: PreparedStatement = {
   name: 'events_feed',
-  text: `select ${COLUMNS} from events where app_id = $1 and feed_seq > $2::bigint order by feed_seq limit $3`,
+  text: `select ${COLUMNS} from events where app_id = $1 and feed_seq > $2::bigint order by events.feed_seq limit $3`,
 }
 const FEED_OF_PROFILE: PreparedStatement = {
   name: 'events_feed_of_profile',
   text: `select ${COLUMNS} from events
-          where app_id = $1 and profile_id = $4 and feed_seq > $2::bigint order by feed_seq limit $3`,
+          where app_id = $1 and profile_id = $4 and feed_seq > $2::bigint order by events.feed_seq limit $3`,
 }
 const APP_EXISTS: PreparedStatement = {
   name: 'events_app_exists',
