@@ -106,16 +106,18 @@ function invoice(options: {
   }
 }
 
-function charge(options: {
-  id: string
-  paymentIntentId: string
+/** What a charge and the payment around it are made of. */
+interface Payment {
   customerId: string
   amount: number
   currency: string
   created: number
   livemode: boolean
+  /** Set: refunded in full at this moment. */
   refundedAt?: number
-}): StripeObject {
+}
+
+function charge(options: Payment & { id: string; paymentIntentId: string }): StripeObject {
   const refunded = options.refundedAt !== undefined
   return {
     id: options.id,
@@ -142,18 +144,7 @@ function charge(options: {
 }
 
 /** The payment intent, charge and invoice payment that paid an invoice; answers the charge id. */
-function putInvoicePayment(
-  fake: FakeStripe,
-  options: {
-    invoiceId: string
-    customerId: string
-    amount: number
-    currency: string
-    created: number
-    livemode: boolean
-    refundedAt?: number
-  },
-): string {
+function putInvoicePayment(fake: FakeStripe, options: Payment & { invoiceId: string }): string {
   const intentId = stripeId('pi')
   const chargeId = stripeId('ch')
   const { invoiceId, ...rest } = options
