@@ -5,6 +5,7 @@ import { createAppsRepository } from './modules/apps/apps.repository.ts'
 import { createAppsService } from './modules/apps/apps.service.ts'
 import { createCatalogRepository } from './modules/catalog/catalog.repository.ts'
 import { createCatalogService } from './modules/catalog/catalog.service.ts'
+import { createDashboardRepository } from './modules/dashboard/dashboard.repository.ts'
 import { createEntitlementsRepository } from './modules/entitlements/entitlements.repository.ts'
 import { createEntitlementsService } from './modules/entitlements/entitlements.service.ts'
 import { createEventsRepository } from './modules/events/events.repository.ts'
@@ -74,6 +75,8 @@ export function createServices(
     catalog: createCatalogService({ repo: createCatalogRepository(db), ids, clock }),
     operator: createOperatorService({ repo: createOperatorRepository(db), clock }),
     profiles,
+    profilesRepository,
+    dashboardReads: createDashboardRepository(database),
     integrationIdentifiers: createIntegrationIdentifiersService({ repo: profilesRepository, clock }),
     refundSaver: createRefundSaverService({ repo: profilesRepository, clock }),
     idempotency: createIdempotencyRepository(database),

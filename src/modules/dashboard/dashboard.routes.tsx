@@ -7,6 +7,7 @@ import type { CatalogService } from '../catalog/catalog.service.ts'
 import type { OperatorService } from '../operator/operator.service.ts'
 import { dashboardAppsRoutes } from './dashboard-apps.routes.tsx'
 import { dashboardCatalogRoutes } from './dashboard-catalog.routes.tsx'
+import { type DashboardProfilesDeps, dashboardProfilesRoutes } from './dashboard-profiles.routes.tsx'
 import {
   cookieHeader,
   createDashboardSessions,
@@ -25,7 +26,7 @@ import { MessagePage, SignInPage } from './pages/sign-in-page.tsx'
  * post url-encoded bodies (parsed only inside this scope) and every post carries the session's CSRF token.
  */
 
-export interface DashboardDeps {
+export interface DashboardDeps extends Omit<DashboardProfilesDeps, 'tools'> {
   operator: OperatorService
   apps: AppsService
   catalog: CatalogService
@@ -222,5 +223,6 @@ export function dashboardRoutes(deps: DashboardDeps) {
 
     await app.register(dashboardAppsRoutes({ ...deps, tools }))
     await app.register(dashboardCatalogRoutes({ ...deps, tools }))
+    await app.register(dashboardProfilesRoutes({ ...deps, tools }))
   }
 }

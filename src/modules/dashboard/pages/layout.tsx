@@ -58,11 +58,13 @@ export function Page(props: {
   )
 }
 
-export type AppSection = 'keys' | 'catalog'
+export type AppSection = 'keys' | 'catalog' | 'profiles' | 'events'
 
 const APP_SECTIONS: { section: AppSection; label: string; path: string }[] = [
   { section: 'keys', label: 'Keys and settings', path: '' },
   { section: 'catalog', label: 'Catalog', path: '/catalog' },
+  { section: 'profiles', label: 'Profiles', path: '/profiles' },
+  { section: 'events', label: 'Events', path: '/events' },
 ]
 
 function AppNav({ app }: { app: { id: string; name: string; section: AppSection } }) {
