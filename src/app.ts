@@ -152,6 +152,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       profilesRepository: services.profilesRepository,
       entitlements: services.entitlements,
       dashboard: services.dashboardReads,
+      webhooks: services.webhooks,
       clock: services.clock,
       defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
     }),

@@ -39,6 +39,30 @@ const SQL = {
       order by events.feed_seq desc
       limit $6`,
   ),
+  recentAttempts: statement(
+    'dash_recent_attempts',
+    `select a.delivery_id, a.event_id, e.event_type, a.attempt, a.attempted_at, a.status_code, a.latency_ms,
+            a.response_excerpt, a.error, a.succeeded, d.status as delivery_status
+       from webhook_attempts a
+       left join webhook_deliveries d on d.id = a.delivery_id
+       left join events e on e.id = a.event_id
+      where a.app_id = $1 and ($2 = '' or ($2 = 'succeeded') = a.succeeded)
+      order by a.seq desc
+      limit $3`,
+  ),
+}
+
+export interface AttemptLine {
+  eventId: string
+  eventType: string | null
+  attempt: number
+  attemptedAt: Date
+  statusCode: number | null
+  latencyMs: number
+  responseExcerpt: string | null
+  error: string | null
+  succeeded: boolean
+  deliveryStatus: string
 }
 
 export interface ProfileMatch {
@@ -138,6 +162,38 @@ export function createDashboardRepository({ rawQuery }: Pick<DatabaseHandle, 'ra
 
     async profileEvents(appId: string, profileId: string, limit: number): Promise<EventLine[]> {
       return (await rawQuery<EventRecord>(SQL.profileEvents, [appId, profileId, limit])).map(toEvent)
+    },
+
+    /** The newest delivery attempts of the app, all or only the succeeded or failed ones. */
+    async recentAttempts(
+      appId: string,
+      outcome: '' | 'succeeded' | 'failed',
+      limit: number,
+    ): Promise<AttemptLine[]> {
+      const rows = await rawQuery<{
+        event_id: string
+        event_type: string | null
+        attempt: number
+        attempted_at: Date
+        status_code: number | null
+        latency_ms: number
+        response_excerpt: string | null
+        error: string | null
+        succeeded: boolean
+        delivery_status: string | null
+      }>(SQL.recentAttempts, [appId, outcome, limit])
+      return rows.map((row) => ({
+        eventId: row.event_id,
+        eventType: row.event_type,
+        attempt: Number(row.attempt),
+        attemptedAt: asDate(row.attempted_at),
+        statusCode: row.status_code,
+        latencyMs: Number(row.latency_ms),
+        responseExcerpt: row.response_excerpt,
+        error: row.error,
+        succeeded: row.succeeded,
+        deliveryStatus: row.delivery_status ?? 'unknown',
+      }))
     },
 
     async eventsPage(appId: string, filter: EventFilter, limit: number): Promise<EventLine[]> {

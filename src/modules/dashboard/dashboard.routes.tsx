@@ -18,6 +18,7 @@ import {
   SIGN_IN_COOKIE,
   sameSecret,
 } from './dashboard-session.ts'
+import { type DashboardWebhooksDeps, dashboardWebhooksRoutes } from './dashboard-webhooks.routes.tsx'
 import { renderPage } from './pages/layout.tsx'
 import { MessagePage, SignInPage } from './pages/sign-in-page.tsx'
 
@@ -26,7 +27,9 @@ import { MessagePage, SignInPage } from './pages/sign-in-page.tsx'
  * post url-encoded bodies (parsed only inside this scope) and every post carries the session's CSRF token.
  */
 
-export interface DashboardDeps extends Omit<DashboardProfilesDeps, 'tools'> {
+export interface DashboardDeps
+  extends Omit<DashboardProfilesDeps, 'tools'>,
+    Omit<DashboardWebhooksDeps, 'tools'> {
   operator: OperatorService
   apps: AppsService
   catalog: CatalogService
@@ -40,6 +43,8 @@ export interface DashboardRequestTools {
   session(request: FastifyRequest): DashboardSession
   html(reply: FastifyReply, page: preact.VNode, status?: number): FastifyReply
   form(request: FastifyRequest): FormBody
+  /** Every value sent for a field (checkbox groups). */
+  formList(request: FastifyRequest, field: string): string[]
 }
 
 const ASSETS: Record<string, { type: string; body: string }> = Object.fromEntries(
@@ -64,12 +69,19 @@ const SECURITY_HEADERS = {
 
 class FormError extends Error {}
 
+/** Every value of each field, for checkbox groups; the body itself holds each field's first value. */
+const ALL_VALUES = Symbol('all form values')
+
 function parseForm(text: string): FormBody {
-  const body: FormBody = {}
-  for (const [key, value] of new URLSearchParams(text)) {
-    if (key.includes('\u0000') || value.includes('\u0000')) throw new FormError('Text may not contain NUL.')
-    if (!(key in body)) body[key] = value.toWellFormed()
+  const body: FormBody & { [ALL_VALUES]?: Map<string, string[]> } = {}
+  const all = new Map<string, string[]>()
+  for (const [key, raw] of new URLSearchParams(text)) {
+    if (key.includes('\u0000') || raw.includes('\u0000')) throw new FormError('Text may not contain NUL.')
+    const value = raw.toWellFormed()
+    if (!(key in body)) body[key] = value
+    all.set(key, [...(all.get(key) ?? []), value])
   }
+  Object.defineProperty(body, ALL_VALUES, { value: all, enumerable: false })
   return body
 }
 
@@ -97,6 +109,10 @@ export function dashboardRoutes(deps: DashboardDeps) {
       },
       form(request) {
         return (request.body ?? {}) as FormBody
+      },
+      formList(request, field) {
+        const body = request.body as { [ALL_VALUES]?: Map<string, string[]> } | undefined
+        return body?.[ALL_VALUES]?.get(field) ?? []
       },
     }
 
@@ -224,5 +240,6 @@ export function dashboardRoutes(deps: DashboardDeps) {
     await app.register(dashboardAppsRoutes({ ...deps, tools }))
     await app.register(dashboardCatalogRoutes({ ...deps, tools }))
     await app.register(dashboardProfilesRoutes({ ...deps, tools }))
+    await app.register(dashboardWebhooksRoutes({ ...deps, tools }))
   }
 }

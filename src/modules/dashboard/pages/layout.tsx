@@ -58,13 +58,14 @@ export function Page(props: {
   )
 }
 
-export type AppSection = 'keys' | 'catalog' | 'profiles' | 'events'
+export type AppSection = 'keys' | 'catalog' | 'profiles' | 'events' | 'webhooks'
 
 const APP_SECTIONS: { section: AppSection; label: string; path: string }[] = [
   { section: 'keys', label: 'Keys and settings', path: '' },
   { section: 'catalog', label: 'Catalog', path: '/catalog' },
   { section: 'profiles', label: 'Profiles', path: '/profiles' },
   { section: 'events', label: 'Events', path: '/events' },
+  { section: 'webhooks', label: 'Webhooks', path: '/webhooks' },
 ]
 
 function AppNav({ app }: { app: { id: string; name: string; section: AppSection } }) {
