@@ -21,6 +21,7 @@ import { paddleRoutes } from './modules/paddle/paddle.routes.ts'
 import { profilesRoutes } from './modules/profiles/profiles.routes.ts'
 import { purchasesRoutes } from './modules/purchases/purchases.routes.ts'
 import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
+import { statsRoutes } from './modules/stats/stats.routes.ts'
 import { stripeValidateRoutes, stripeWebhookRoutes } from './modules/stripe/stripe.routes.ts'
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts'
 import type { Services } from './services.ts'
@@ -138,6 +139,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       )
       await admin.register(catalogRoutes({ service: services.catalog }))
       await admin.register(eventsRoutes({ service: services.events }))
+      await admin.register(statsRoutes({ service: services.stats }))
       await admin.register(webhooksRoutes({ service: services.webhooks }))
     },
     { prefix: ADMIN_API_PREFIX },
@@ -153,6 +155,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       entitlements: services.entitlements,
       dashboard: services.dashboardReads,
       webhooks: services.webhooks,
+      stats: services.stats,
       clock: services.clock,
       defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,
     }),

@@ -18,6 +18,8 @@ import { createPaddleService } from './modules/paddle/paddle.service.ts'
 import { createProfilesRepository } from './modules/profiles/profiles.repository.ts'
 import { createProfilesService } from './modules/profiles/profiles.service.ts'
 import { createRefundSaverService } from './modules/refund-saver/refund-saver.service.ts'
+import { createStatsRepository } from './modules/stats/stats.repository.ts'
+import { createStatsService } from './modules/stats/stats.service.ts'
 import { createStoreImporter } from './modules/stripe/store-import.ts'
 import { createStorePurchasesRepository } from './modules/stripe/store-purchases.repository.ts'
 import { createStripeService } from './modules/stripe/stripe.service.ts'
@@ -77,6 +79,11 @@ export function createServices(
     profiles,
     profilesRepository,
     dashboardReads: createDashboardRepository(database),
+    stats: createStatsService({
+      repo: createStatsRepository(database),
+      clock,
+      appExists: (appId) => webhooksRepository.appExists(appId),
+    }),
     integrationIdentifiers: createIntegrationIdentifiersService({ repo: profilesRepository, clock }),
     refundSaver: createRefundSaverService({ repo: profilesRepository, clock }),
     idempotency: createIdempotencyRepository(database),

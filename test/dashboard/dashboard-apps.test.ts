@@ -26,7 +26,7 @@ describe('dashboard apps', () => {
     })
     assert.equal(profile.statusCode, 200)
     // Shown once: the app's page afterwards has only hints.
-    const page = await v.get(`/dashboard/apps/${appId}`)
+    const page = await v.get(`/dashboard/apps/${appId}/keys`)
     assert.equal(page.statusCode, 200)
     assert.ok(!page.body.includes(secret))
     assert.match((await v.get('/dashboard/apps')).body, new RegExp(appId))
@@ -53,11 +53,11 @@ describe('dashboard apps', () => {
     const keys = found.value.keys
     const secrets = keys.filter((key) => key.kind === 'secret')
     assert.equal(secrets.length, 2)
-    await v.get(`/dashboard/apps/${appId}`)
+    await v.get(`/dashboard/apps/${appId}/keys`)
     const first = await v.post(`/dashboard/apps/${appId}/keys/${secrets[0]?.id}/delete`, {})
-    assert.equal(first.headers.location, `/dashboard/apps/${appId}?notice=key_deleted`)
+    assert.equal(first.headers.location, `/dashboard/apps/${appId}/keys?notice=key_deleted`)
     const last = await v.post(`/dashboard/apps/${appId}/keys/${secrets[1]?.id}/delete`, {})
-    assert.equal(last.headers.location, `/dashboard/apps/${appId}?notice=last_secret_key`)
+    assert.equal(last.headers.location, `/dashboard/apps/${appId}/keys?notice=last_secret_key`)
     assert.match((await v.get(last.headers.location as string)).body, /This is the last secret key/)
   })
 

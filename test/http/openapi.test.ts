@@ -51,6 +51,7 @@ describe('GET /openapi.json', () => {
       'PATCH /admin/v1/apps/:app_id/products/:product_id',
       'DELETE /admin/v1/apps/:app_id/products/:product_id',
       'GET /admin/v1/apps/:app_id/events',
+      'GET /admin/v1/apps/:app_id/stats',
       'PUT /admin/v1/apps/:app_id/webhooks/:environment',
       'GET /admin/v1/apps/:app_id/webhooks/:environment',
       'DELETE /admin/v1/apps/:app_id/webhooks/:environment',

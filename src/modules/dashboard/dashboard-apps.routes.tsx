@@ -3,6 +3,7 @@ import { SHARING_MODES, type SharingMode } from '../apps/apps.schemas.ts'
 import type { DashboardDeps, DashboardRequestTools } from './dashboard.routes.tsx'
 import { AppPage, type AppPageData, AppsPage } from './pages/apps-page.tsx'
 import type { FieldErrors } from './pages/layout.tsx'
+import { OverviewPage } from './pages/overview-page.tsx'
 import { MessagePage } from './pages/sign-in-page.tsx'
 
 /** Apps, their keys and their settings. */
@@ -97,12 +98,25 @@ export function dashboardAppsRoutes(deps: DashboardDeps & { tools: DashboardRequ
       )
     })
 
-    app.get('/dashboard/apps/:appId', HIDDEN, async (request, reply) => {
+    app.get('/dashboard/apps/:appId/keys', HIDDEN, async (request, reply) => {
       const data = await loadApp(appIdOf(request))
       if (!data) return notFound(request, reply)
       return tools.html(
         reply,
         <AppPage context={context(request)} data={data} notice={noticeFrom(request, NOTICES)} />,
+      )
+    })
+
+    app.get('/dashboard/apps/:appId', HIDDEN, async (request, reply) => {
+      const days = (request.query as { days?: string }).days === '90' ? 90 : 30
+      const [found, stats] = await Promise.all([
+        deps.apps.getApp(appIdOf(request)),
+        deps.stats.overview(appIdOf(request), days),
+      ])
+      if (!found.ok || !stats.ok) return notFound(request, reply)
+      return tools.html(
+        reply,
+        <OverviewPage context={context(request)} app={found.value.app} stats={stats.value} />,
       )
     })
 
@@ -130,7 +144,7 @@ export function dashboardAppsRoutes(deps: DashboardDeps & { tools: DashboardRequ
       const deleted = await deps.apps.deleteKey(appId, keyId)
       if (!deleted.ok && deleted.error === 'app_not_found') return notFound(request, reply)
       const notice = deleted.ok ? 'key_deleted' : deleted.error
-      return reply.redirect(`/dashboard/apps/${appId}?notice=${notice}`, 303)
+      return reply.redirect(`/dashboard/apps/${appId}/keys?notice=${notice}`, 303)
     })
 
     app.post('/dashboard/apps/:appId/settings', HIDDEN, async (request, reply) => {
@@ -158,7 +172,7 @@ export function dashboardAppsRoutes(deps: DashboardDeps & { tools: DashboardRequ
           ...(sandboxSharingMode ? { sandboxSharingMode } : {}),
           rateLimitPerMinute: limit,
         })
-        if (saved.ok) return reply.redirect(`/dashboard/apps/${appId}?notice=settings_saved`, 303)
+        if (saved.ok) return reply.redirect(`/dashboard/apps/${appId}/keys?notice=settings_saved`, 303)
         if (saved.error === 'app_not_found') return notFound(request, reply)
         errors[saved.error.source] = saved.error.message
       }

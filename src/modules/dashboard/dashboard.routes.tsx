@@ -5,6 +5,7 @@ import type { Clock } from '../../platform/clock.ts'
 import type { AppsService } from '../apps/apps.service.ts'
 import type { CatalogService } from '../catalog/catalog.service.ts'
 import type { OperatorService } from '../operator/operator.service.ts'
+import type { StatsService } from '../stats/stats.service.ts'
 import { dashboardAppsRoutes } from './dashboard-apps.routes.tsx'
 import { dashboardCatalogRoutes } from './dashboard-catalog.routes.tsx'
 import { type DashboardProfilesDeps, dashboardProfilesRoutes } from './dashboard-profiles.routes.tsx'
@@ -33,6 +34,7 @@ export interface DashboardDeps
   operator: OperatorService
   apps: AppsService
   catalog: CatalogService
+  stats: StatsService
   clock: Clock
   defaultRateLimitPerMinute: number
 }

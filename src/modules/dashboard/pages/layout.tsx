@@ -58,10 +58,11 @@ export function Page(props: {
   )
 }
 
-export type AppSection = 'keys' | 'catalog' | 'profiles' | 'events' | 'webhooks'
+export type AppSection = 'overview' | 'keys' | 'catalog' | 'profiles' | 'events' | 'webhooks'
 
 const APP_SECTIONS: { section: AppSection; label: string; path: string }[] = [
-  { section: 'keys', label: 'Keys and settings', path: '' },
+  { section: 'overview', label: 'Overview', path: '' },
+  { section: 'keys', label: 'Keys and settings', path: '/keys' },
   { section: 'catalog', label: 'Catalog', path: '/catalog' },
   { section: 'profiles', label: 'Profiles', path: '/profiles' },
   { section: 'events', label: 'Events', path: '/events' },
