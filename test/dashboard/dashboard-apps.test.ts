@@ -106,12 +106,12 @@ describe('dashboard catalog', () => {
     const appId = appIdIn((await v.post('/dashboard/apps', { name: 'catalog' })).body)
     const catalog = `/dashboard/apps/${appId}/catalog`
     await v.get(catalog)
-    assert.equal((await v.post(`${catalog}/access-levels`, { access_level_id: 'gold' })).statusCode, 303)
-    const duplicate = await v.post(`${catalog}/access-levels`, { access_level_id: 'gold' })
+    assert.equal((await v.post(`${catalog}/access-levels`, { level_id: 'gold' })).statusCode, 303)
+    const duplicate = await v.post(`${catalog}/access-levels`, { level_id: 'gold' })
     assert.equal(duplicate.statusCode, 409)
     assert.match(duplicate.body, /already has an access level with this id/)
     assert.match(
-      (await v.post(`${catalog}/access-levels`, { access_level_id: 'a b' })).body,
+      (await v.post(`${catalog}/access-levels`, { level_id: 'a b' })).body,
       /Up to 64 letters/,
     )
 

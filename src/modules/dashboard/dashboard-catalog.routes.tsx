@@ -164,15 +164,15 @@ export function dashboardCatalogRoutes(deps: DashboardDeps & { tools: DashboardR
 
     app.post('/dashboard/apps/:appId/catalog/access-levels', HIDDEN, async (request, reply) => {
       const { appId } = params(request)
-      const id = (tools.form(request).access_level_id ?? '').trim()
+      const id = (tools.form(request).level_id ?? '').trim()
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
-        const levelErrors = { access_level_id: 'Up to 64 letters, digits, - . and _.' }
+        const levelErrors = { level_id: 'Up to 64 letters, digits, - . and _.' }
         return catalogPage(request, reply, { levelErrors, levelValue: id }, 400)
       }
       const added = await deps.apps.addAccessLevel(appId, id)
       if (added.ok) return reply.redirect(`${base(appId)}?notice=level_added`, 303)
       if (added.error === 'app_not_found') return notFound(request, reply)
-      const levelErrors = { access_level_id: 'This app already has an access level with this id.' }
+      const levelErrors = { level_id: 'This app already has an access level with this id.' }
       return catalogPage(request, reply, { levelErrors, levelValue: id }, 409)
     })
 

@@ -55,7 +55,7 @@ export function CatalogPage(props: {
         </ul>
         <PostForm action={`${base}/access-levels`} context={props.context} label="New access level">
           <Field
-            name="access_level_id"
+            name="level_id"
             label="New access level id"
             required
             value={props.levelValue}
