@@ -31,6 +31,9 @@ describe('GET /admin/v1/apps/{app_id}/settings', () => {
       exchange_rates: BUNDLED_EXCHANGE_RATES,
       exchange_rates_source: 'bundled',
       exchange_rates_as_of: BUNDLED_EXCHANGE_RATES_AS_OF,
+      stripe_secret_key: null,
+      stripe_webhook_secret: null,
+      paddle_api_key: null,
     })
   })
 

@@ -8,7 +8,9 @@ import { signedIn } from './support.ts'
 
 const h = await buildTestApp()
 const DAY = 86_400_000
-const iso = (offset: number) => new Date(Date.now() + offset).toISOString()
+// One moment for the whole file: two calls a millisecond apart must not order dates the wrong way round.
+const NOW = Date.now()
+const iso = (offset: number) => new Date(NOW + offset).toISOString()
 
 async function buyer(tenantName = 'profiles') {
   const tenant = await h.createTenant(tenantName)

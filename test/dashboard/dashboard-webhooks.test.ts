@@ -11,7 +11,9 @@ const h = await buildTestApp({ env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIM
 const receiver = await startReceiver()
 after(() => receiver.close())
 const DAY = 86_400_000
-const iso = (offset: number) => new Date(Date.now() + offset).toISOString()
+// One moment for the whole file: two calls a millisecond apart must not order dates the wrong way round.
+const NOW = Date.now()
+const iso = (offset: number) => new Date(NOW + offset).toISOString()
 
 async function withEndpoint(fields: Record<string, string> = {}) {
   const tenant = await h.createTenant('hooks')

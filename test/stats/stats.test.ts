@@ -8,7 +8,9 @@ import { newProfile, setTransaction, subscriptionBody } from '../support/purchas
 
 const h = await buildTestApp()
 const DAY = 86_400_000
-const iso = (offset: number) => new Date(Date.now() + offset).toISOString()
+// One moment for the whole file: two calls a millisecond apart must not order dates the wrong way round.
+const NOW = Date.now()
+const iso = (offset: number) => new Date(NOW + offset).toISOString()
 const sum = (days: { [key: string]: number | string }[], key: string) =>
   Math.round(days.reduce((total, day) => total + Number(day[key]), 0) * 100) / 100
 
