@@ -103,6 +103,13 @@ describe('dashboard webhooks', () => {
     })
     assert.equal(range.statusCode, 200)
     assert.match(range.body, /Queued 2 events for redelivery/)
+    // The bulk redelivery shows its progress, and the page refreshes itself until it is done.
+    assert.match(range.body, /Sending: 2 waiting/)
+    assert.match(range.body, /<meta http-equiv="refresh" content="3"/)
+    await h.services.webhooks.worker.deliverDue()
+    const done = await v.get(base)
+    assert.match(done.body, /Nothing waiting to be sent\./)
+    assert.doesNotMatch(done.body, /http-equiv="refresh"/)
     const badRange = await v.post(`${base}/redeliver-range`, { from: 'yesterday', to: '' })
     assert.equal(badRange.statusCode, 400)
     assert.match(badRange.body, /id="field-from-error"/)

@@ -74,10 +74,11 @@ export function dashboardWebhooksRoutes(deps: DashboardWebhooksDeps) {
     if (!found.ok) return notFound(request, reply)
     const query = request.query as { status?: string; notice?: string }
     const outcome = query.status === 'succeeded' || query.status === 'failed' ? query.status : ''
-    const [production, sandbox, attempts] = await Promise.all([
+    const [production, sandbox, attempts, counts] = await Promise.all([
       deps.webhooks.get(appId, 'production'),
       deps.webhooks.get(appId, 'sandbox'),
       deps.dashboard.recentAttempts(appId, outcome, LOG_SIZE),
+      deps.dashboard.deliveryCounts(appId),
     ])
     return tools.html(
       reply,
@@ -91,6 +92,7 @@ export function dashboardWebhooksRoutes(deps: DashboardWebhooksDeps) {
           },
           attempts,
           outcome,
+          counts,
         }}
         notice={extra.notice ?? NOTICES[query.notice ?? '']}
         newSecret={extra.newSecret}

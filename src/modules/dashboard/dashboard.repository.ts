@@ -39,6 +39,12 @@ const SQL = {
       order by events.feed_seq desc
       limit $6`,
   ),
+  deliveryCounts: statement(
+    'dash_delivery_counts',
+    `select count(*) filter (where status = 'pending')::int as waiting,
+            count(*) filter (where status = 'failed')::int as failed
+       from webhook_deliveries where app_id = $1 and status in ('pending', 'failed')`,
+  ),
   recentAttempts: statement(
     'dash_recent_attempts',
     `select a.delivery_id, a.event_id, e.event_type, a.attempt, a.attempted_at, a.status_code, a.latency_ms,
@@ -162,6 +168,12 @@ export function createDashboardRepository({ rawQuery }: Pick<DatabaseHandle, 'ra
 
     async profileEvents(appId: string, profileId: string, limit: number): Promise<EventLine[]> {
       return (await rawQuery<EventRecord>(SQL.profileEvents, [appId, profileId, limit])).map(toEvent)
+    },
+
+    /** Deliveries still to be sent (first attempts and retries), and those given up on. */
+    async deliveryCounts(appId: string): Promise<{ waiting: number; failed: number }> {
+      const [row] = await rawQuery<{ waiting: number; failed: number }>(SQL.deliveryCounts, [appId])
+      return { waiting: Number(row?.waiting ?? 0), failed: Number(row?.failed ?? 0) }
     },
 
     /** The newest delivery attempts of the app, all or only the succeeded or failed ones. */

@@ -16,6 +16,8 @@ export function Page(props: {
   context: PageContext
   /** The app the page belongs to, for the app's own navigation. */
   app?: { id: string; name: string; section: AppSection }
+  /** Reload the page every so many seconds, while something it shows is under way. */
+  refreshSeconds?: number
   children: ComponentChildren
 }) {
   const { context, app } = props
@@ -25,6 +27,9 @@ export function Page(props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Entitle`}</title>
+        {props.refreshSeconds !== undefined && (
+          <meta http-equiv="refresh" content={String(props.refreshSeconds)} />
+        )}
         <link rel="stylesheet" href="/dashboard/assets/dashboard.css" />
         <script src="/dashboard/assets/dashboard.js" defer />
       </head>

@@ -35,6 +35,7 @@ export interface WebhooksPageData {
   endpoints: Record<EnvironmentKey, EndpointRow | null>
   attempts: AttemptLine[]
   outcome: '' | 'succeeded' | 'failed'
+  counts: { waiting: number; failed: number }
 }
 
 export function WebhooksPage(props: {
@@ -48,7 +49,12 @@ export function WebhooksPage(props: {
   const { app, endpoints } = props.data
   const base = `/dashboard/apps/${app.id}/webhooks`
   return (
-    <Page title="Webhooks" context={props.context} app={{ id: app.id, name: app.name, section: 'webhooks' }}>
+    <Page
+      title="Webhooks"
+      context={props.context}
+      app={{ id: app.id, name: app.name, section: 'webhooks' }}
+      refreshSeconds={props.data.counts.waiting > 0 && !props.refused && !props.newSecret ? 3 : undefined}
+    >
       {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
       {props.newSecret && <OnceSecret label={props.newSecret.label} value={props.newSecret.value} />}
       {(['production', 'sandbox'] as const).map((environment) => {
@@ -106,6 +112,12 @@ export function WebhooksPage(props: {
       })}
       <section aria-labelledby="deliveries">
         <h2 id="deliveries">Delivery log (latest 50 attempts)</h2>
+        <p id="delivery-progress" role="status">
+          {props.data.counts.waiting > 0
+            ? `Sending: ${props.data.counts.waiting} waiting for their first attempt or a retry (this page refreshes itself).`
+            : 'Nothing waiting to be sent.'}
+          {props.data.counts.failed > 0 ? ` ${props.data.counts.failed} given up after every retry.` : ''}
+        </p>
         <nav class="pager" aria-label="Filter the delivery log">
           {(['', 'succeeded', 'failed'] as const).map((outcome) => (
             <a
