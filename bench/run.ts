@@ -226,6 +226,7 @@ async function runEngine(
           adminToken,
           rounds: options.rounds,
           log,
+          databaseUrl: databaseEnv.DATABASE_URL,
         })
         log(summaryLine(engine, result))
         scenarios.push(result)

@@ -12,6 +12,7 @@ import {
   streamTag,
   subscriptionBody,
 } from './bench-api.ts'
+import { dashboardPages } from './dashboard-scenario.ts'
 import type { RequestSpec } from './load.ts'
 import type { ScenarioResult } from './report.ts'
 import { webhookDelivery } from './webhook-scenario.ts'
@@ -78,6 +79,8 @@ export interface MeasureContext {
   adminToken: string
   rounds: number
   log(line: string): void
+  /** The PostgreSQL database the server uses, for scenarios that seed with SQL; absent on PGlite. */
+  databaseUrl?: string
 }
 
 /** A scenario that is not a request load (webhook delivery): it measures both sides itself. */
@@ -239,4 +242,10 @@ const getProfileGrowth: LoadScenario = {
  * Add a scenario here; run.ts measures each one against its baseline on every engine. Webhook delivery goes
  * last: it leaves an endpoint (of its own app) and a delivery worker that has just been busy behind it.
  */
-export const SCENARIOS: Scenario[] = [getProfile, setTransaction, getProfileGrowth, webhookDelivery]
+export const SCENARIOS: Scenario[] = [
+  getProfile,
+  setTransaction,
+  getProfileGrowth,
+  webhookDelivery,
+  dashboardPages,
+]

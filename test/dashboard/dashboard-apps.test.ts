@@ -110,10 +110,7 @@ describe('dashboard catalog', () => {
     const duplicate = await v.post(`${catalog}/access-levels`, { level_id: 'gold' })
     assert.equal(duplicate.statusCode, 409)
     assert.match(duplicate.body, /already has an access level with this id/)
-    assert.match(
-      (await v.post(`${catalog}/access-levels`, { level_id: 'a b' })).body,
-      /Up to 64 letters/,
-    )
+    assert.match((await v.post(`${catalog}/access-levels`, { level_id: 'a b' })).body, /Up to 64 letters/)
 
     const product = {
       product_id: 'monthly',
