@@ -24,30 +24,20 @@ const SQL = {
             and (state -> 'latest' ->> 'expiresAt')::timestamptz > $2::timestamptz
        ) active`,
   ),
-  dailyEvents: statement(
-    'stats_daily_events',
-    `select to_char(event_datetime at time zone 'UTC', 'YYYY-MM-DD') as day,
-            count(*) filter (where event_type = 'subscription_started')::int as new_subscriptions,
-            count(*) filter (where event_type = 'trial_started')::int as new_trials,
-            count(*) filter (where event_type in ('subscription_refunded', 'non_subscription_purchase_refunded'))::int
-              as refunds
+  /** One pass over the period's events: counts by UTC day and type, from which every event figure is made. */
+  eventCounts: statement(
+    'stats_event_counts',
+    `select (event_datetime at time zone 'UTC')::date::text as day, event_type, count(*)::int as count
        from events
       where app_id = $1 and environment = 'Production'
         and event_datetime >= $2::timestamptz and event_datetime < $3::timestamptz
-      group by 1`,
-  ),
-  eventTypes: statement(
-    'stats_event_types',
-    `select event_type, count(*)::int as count from events
-      where app_id = $1 and environment = 'Production'
-        and event_datetime >= $2::timestamptz and event_datetime < $3::timestamptz
-      group by event_type order by event_type`,
+      group by 1, 2`,
   ),
   dailyRevenue: statement(
     'stats_daily_revenue',
     `select day, sum(revenue_usd)::float8 as revenue_usd
        from (
-         select to_char((record ->> 'purchasedAt')::timestamptz at time zone 'UTC', 'YYYY-MM-DD') as day,
+         select (((record ->> 'purchasedAt')::timestamptz) at time zone 'UTC')::date::text as day,
                 revenue_usd, (record ->> 'purchasedAt')::timestamptz as purchased_at
            from store_transactions
           where app_id = $1 and record ->> 'environment' = 'Production'
@@ -56,6 +46,8 @@ const SQL = {
       group by day`,
   ),
 }
+
+const REFUND_EVENTS = new Set(['subscription_refunded', 'non_subscription_purchase_refunded'])
 
 export interface DailyFigures {
   newSubscriptions: number
@@ -71,13 +63,17 @@ export function createStatsRepository({ rawQuery }: Pick<DatabaseHandle, 'rawQue
       return { subscriptions: Number(row?.subscriptions ?? 0), trials: Number(row?.trials ?? 0) }
     },
 
-    /** Figures by UTC day (YYYY-MM-DD) for [from, to); days without any are left out. */
-    async daily(appId: string, from: string, to: string): Promise<Map<string, DailyFigures>> {
+    /**
+     * Figures by UTC day (YYYY-MM-DD) for [from, to), days without any left out, and the period's events by
+     * type.
+     */
+    async period(
+      appId: string,
+      from: string,
+      to: string,
+    ): Promise<{ days: Map<string, DailyFigures>; eventsByType: Record<string, number> }> {
       const [events, revenue] = await Promise.all([
-        rawQuery<{ day: string; new_subscriptions: number; new_trials: number; refunds: number }>(
-          SQL.dailyEvents,
-          [appId, from, to],
-        ),
+        rawQuery<{ day: string; event_type: string; count: number }>(SQL.eventCounts, [appId, from, to]),
         rawQuery<{ day: string; revenue_usd: number }>(SQL.dailyRevenue, [appId, from, to]),
       ])
       const days = new Map<string, DailyFigures>()
@@ -86,19 +82,20 @@ export function createStatsRepository({ rawQuery }: Pick<DatabaseHandle, 'rawQue
         days.set(day, found)
         return found
       }
+      const eventsByType: Record<string, number> = {}
       for (const row of events) {
+        const count = Number(row.count)
+        eventsByType[row.event_type] = (eventsByType[row.event_type] ?? 0) + count
         const figures = dayOf(row.day)
-        figures.newSubscriptions = Number(row.new_subscriptions)
-        figures.newTrials = Number(row.new_trials)
-        figures.refunds = Number(row.refunds)
+        if (row.event_type === 'subscription_started') figures.newSubscriptions += count
+        else if (row.event_type === 'trial_started') figures.newTrials += count
+        else if (REFUND_EVENTS.has(row.event_type)) figures.refunds += count
       }
       for (const row of revenue) dayOf(row.day).revenueUsd = Number(row.revenue_usd)
-      return days
-    },
-
-    async eventTypes(appId: string, from: string, to: string): Promise<Record<string, number>> {
-      const rows = await rawQuery<{ event_type: string; count: number }>(SQL.eventTypes, [appId, from, to])
-      return Object.fromEntries(rows.map((row) => [row.event_type, Number(row.count)]))
+      const sortedTypes = Object.fromEntries(
+        Object.entries(eventsByType).sort(([a], [b]) => (a < b ? -1 : 1)),
+      )
+      return { days, eventsByType: sortedTypes }
     },
   }
 }

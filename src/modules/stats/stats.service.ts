@@ -36,11 +36,11 @@ export function createStatsService(deps: {
       const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())
       const from = new Date(today - (days - 1) * DAY_MS).toISOString()
       const to = new Date(today + DAY_MS).toISOString()
-      const [active, daily, eventsByType] = await Promise.all([
+      const [active, period] = await Promise.all([
         deps.repo.active(appId, now.toISOString()),
-        deps.repo.daily(appId, from, to),
-        deps.repo.eventTypes(appId, from, to),
+        deps.repo.period(appId, from, to),
       ])
+      const { days: daily, eventsByType } = period
       return ok({
         asOf: now,
         days,
