@@ -87,6 +87,48 @@ describe('dashboard apps', () => {
     assert.match(mode.body, /id="field-sharing_mode-error"[^>]*>Choose one of enabled, transfer, disabled\./)
   })
 
+  it('sets exchange rates and write-only web store credentials, shown masked', async () => {
+    const v = await signedIn(h)
+    const appId = appIdIn((await v.post('/dashboard/apps', { name: 'stores' })).body)
+    const page = await v.get(`/dashboard/apps/${appId}/keys`)
+    const table = /<textarea id="field-exchange_rates"[^>]*>([^<]*)<\/textarea>/.exec(page.body)?.[1] ?? ''
+    assert.match(table, /^EUR=/m)
+    const edited = table
+      .split('\n')
+      .filter((line) => !line.startsWith('GBP='))
+      .map((line) => (line.startsWith('EUR=') ? 'EUR=1.25' : line))
+      .join('\n')
+    const saved = await v.post(`/dashboard/apps/${appId}/settings`, {
+      exchange_rates: edited,
+      stripe_secret_key: 'sk_test_dashboard1234',
+      paddle_api_key: '',
+    })
+    assert.equal(saved.statusCode, 303, saved.body)
+    const settings = await h.services.apps.getSettings(appId)
+    assert.ok(settings.ok)
+    assert.equal(settings.value.exchangeRates?.EUR, 1.25)
+    assert.equal(settings.value.exchangeRates?.GBP, undefined)
+    assert.equal(settings.value.credentials.stripeSecretKey, 'sk_test_dashboard1234')
+    assert.equal(settings.value.credentials.paddleApiKey, null)
+    const shown = await v.get(`/dashboard/apps/${appId}/keys`)
+    assert.ok(!shown.body.includes('sk_test_dashboard1234'), 'write-only')
+    assert.match(shown.body, /Stripe secret key \(now: sk_test_…1234\)/)
+    assert.match(shown.body, /Paddle API key \(now: not set\)/)
+
+    const bad = await v.post(`/dashboard/apps/${appId}/settings`, { exchange_rates: 'EUR=cheap' })
+    assert.equal(bad.statusCode, 400)
+    assert.match(bad.body, /id="field-exchange_rates-error"[^>]*>Line 1: write CODE=rate/)
+    const removed = await v.post(`/dashboard/apps/${appId}/settings`, {
+      remove_stripe_secret_key: 'true',
+      reset_exchange_rates: 'true',
+    })
+    assert.equal(removed.statusCode, 303)
+    const after = await h.services.apps.getSettings(appId)
+    assert.ok(after.ok)
+    assert.equal(after.value.credentials.stripeSecretKey, null)
+    assert.equal(after.value.exchangeRates, null)
+  })
+
   it('answers 404 for an app that does not exist, and 400 for a form with NUL', async () => {
     const v = await signedIn(h)
     for (const url of [

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SHARING_MODES, type SharingMode } from '../apps/apps.schemas.ts'
-import type { DashboardDeps, DashboardRequestTools } from './dashboard.routes.tsx'
-import { AppPage, type AppPageData, AppsPage } from './pages/apps-page.tsx'
+import type { SettingsChanges } from '../apps/apps.service.ts'
+import { effectiveExchangeRates } from '../apps/exchange-rates.ts'
+import type { DashboardDeps, DashboardRequestTools, FormBody } from './dashboard.routes.tsx'
+import { AppPage, type AppPageData, AppsPage, CREDENTIALS } from './pages/apps-page.tsx'
 import type { FieldErrors } from './pages/layout.tsx'
 import { OverviewPage } from './pages/overview-page.tsx'
 import { MessagePage } from './pages/sign-in-page.tsx'
@@ -20,6 +22,37 @@ const NOTICES: Record<string, { kind: 'success' | 'error'; text: string }> = {
     text: 'This is the last secret key of the app: issue a new one before deleting it.',
   },
   api_key_not_found: { kind: 'error', text: 'That key no longer exists.' },
+}
+
+/**
+ * The exchange-rate changes a settings form asks for: undefined for none, null to return to the bundled
+ * snapshot, else the entries to merge (a currency left out of the table is removed).
+ */
+function readRates(
+  form: FormBody,
+  stored: Record<string, number> | null,
+  errors: FieldErrors,
+): Record<string, number | null> | null | undefined {
+  if (form.reset_exchange_rates === 'true') return null
+  if (form.exchange_rates === undefined) return undefined
+  const table: Record<string, number> = {}
+  for (const [index, line] of form.exchange_rates.split(/\r?\n/).entries()) {
+    const text = line.trim()
+    if (text === '') continue
+    const match = /^([A-Za-z]{3})\s*=\s*(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/.exec(text)
+    const rate = Number(match?.[2])
+    if (!match || !(rate > 0)) {
+      errors.exchange_rates = `Line ${index + 1}: write CODE=rate, for example EUR=1.08.`
+      return undefined
+    }
+    table[(match[1] as string).toUpperCase()] = rate
+  }
+  const current = effectiveExchangeRates(stored)
+  const changes: Record<string, number | null> = {}
+  for (const [currency, rate] of Object.entries(table))
+    if (current[currency] !== rate) changes[currency] = rate
+  for (const currency of Object.keys(current)) if (!(currency in table)) changes[currency] = null
+  return Object.keys(changes).length === 0 ? undefined : changes
 }
 
 export const noticeFrom = (request: FastifyRequest, notices: typeof NOTICES) =>
@@ -166,15 +199,30 @@ export function dashboardAppsRoutes(deps: DashboardDeps & { tools: DashboardRequ
         errors.rate_limit_per_minute =
           'A whole number from 1 to 1,000,000,000, or empty for the server default.'
       }
+      const current = await deps.apps.getSettings(appId)
+      if (!current.ok) return notFound(request, reply)
+      const rates = readRates(form, current.value.exchangeRates, errors)
+      const credentials: SettingsChanges['credentials'] = {}
+      for (const [field, name] of CREDENTIALS) {
+        const value = (form[name] ?? '').trim()
+        if (form[`remove_${name}`] === 'true') credentials[field] = null
+        else if (value !== '') {
+          if (/\s/.test(value) || value.length > 500) errors[name] = 'One word of at most 500 characters.'
+          else credentials[field] = value
+        }
+      }
       if (Object.keys(errors).length === 0) {
         const saved = await deps.apps.updateSettings(appId, {
           ...(sharingMode ? { sharingMode } : {}),
           ...(sandboxSharingMode ? { sandboxSharingMode } : {}),
           rateLimitPerMinute: limit,
+          ...(rates === undefined ? {} : { exchangeRates: rates }),
+          credentials,
         })
         if (saved.ok) return reply.redirect(`/dashboard/apps/${appId}/keys?notice=settings_saved`, 303)
         if (saved.error === 'app_not_found') return notFound(request, reply)
-        errors[saved.error.source] = saved.error.message
+        errors[saved.error.source.startsWith('exchange_rates') ? 'exchange_rates' : saved.error.source] =
+          saved.error.message
       }
       const data = await loadApp(appId)
       if (!data) return notFound(request, reply)

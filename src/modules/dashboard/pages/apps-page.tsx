@@ -1,6 +1,8 @@
 import type { AccessLevelRow, ApiKeyRow, AppRow } from '../../apps/apps.repository.ts'
 import { SHARING_MODES } from '../../apps/apps.schemas.ts'
 import type { AppSettings } from '../../apps/apps.service.ts'
+import { maskedSecret } from '../../apps/apps.views.ts'
+import { BUNDLED_EXCHANGE_RATES_AS_OF, effectiveExchangeRates } from '../../apps/exchange-rates.ts'
 import {
   Field,
   type FieldErrors,
@@ -13,6 +15,13 @@ import {
 } from './layout.tsx'
 
 const day = (value: Date) => value.toISOString().slice(0, 10)
+
+/** The write-only secrets of the settings form: stored field, form name, label. */
+export const CREDENTIALS = [
+  ['stripeSecretKey', 'stripe_secret_key', 'Stripe secret key'],
+  ['stripeWebhookSecret', 'stripe_webhook_secret', 'Stripe webhook signing secret'],
+  ['paddleApiKey', 'paddle_api_key', 'Paddle API key'],
+] as const
 
 export function AppsPage(props: {
   context: PageContext
@@ -158,6 +167,55 @@ export function AppPage(props: {
             hint={`Empty: the server default (${props.data.defaultRateLimitPerMinute}).`}
             errors={props.errors}
           />
+          <div class={props.errors?.exchange_rates ? 'field invalid' : 'field'}>
+            <label for="field-exchange_rates">
+              Exchange rates: US dollars per unit, one per line as CODE=rate
+            </label>
+            <textarea
+              id="field-exchange_rates"
+              name="exchange_rates"
+              rows={6}
+              aria-describedby={
+                props.errors?.exchange_rates ? 'field-exchange_rates-error' : 'field-exchange_rates-hint'
+              }
+            >
+              {Object.entries(effectiveExchangeRates(settings.exchangeRates))
+                .map(([currency, rate]) => `${currency}=${rate}`)
+                .join('\n')}
+            </textarea>
+            <small id="field-exchange_rates-hint" class="hint">
+              {settings.exchangeRates === null
+                ? `The bundled snapshot of ${BUNDLED_EXCHANGE_RATES_AS_OF}. Saving a change makes it this app's own table.`
+                : 'This app’s own table. A currency left out is removed.'}
+            </small>
+            {props.errors?.exchange_rates && (
+              <small id="field-exchange_rates-error" class="error" role="alert">
+                {props.errors.exchange_rates}
+              </small>
+            )}
+          </div>
+          <label class="check">
+            <input type="checkbox" name="reset_exchange_rates" value="true" /> Return to the bundled snapshot
+          </label>
+          <fieldset>
+            <legend>Web store credentials (write-only: empty keeps what is stored)</legend>
+            {CREDENTIALS.map(([field, name, label]) => (
+              <div class={props.errors?.[name] ? 'field invalid' : 'field'}>
+                <label
+                  for={`field-${name}`}
+                >{`${label} (now: ${maskedSecret(settings.credentials[field]) ?? 'not set'})`}</label>
+                <input id={`field-${name}`} name={name} type="password" autocomplete="off" value="" />
+                {props.errors?.[name] && (
+                  <small class="error" role="alert">
+                    {props.errors[name]}
+                  </small>
+                )}
+                <label class="check">
+                  <input type="checkbox" name={`remove_${name}`} value="true" /> Remove it
+                </label>
+              </div>
+            ))}
+          </fieldset>
           <button type="submit">Save the settings</button>
         </PostForm>
       </section>
