@@ -12,6 +12,7 @@ import {
   type PageContext,
   PostForm,
   Select,
+  Table,
 } from './layout.tsx'
 
 const day = (value: Date) => value.toISOString().slice(0, 10)
@@ -36,30 +37,19 @@ export function AppsPage(props: {
         {props.apps.length === 0 ? (
           <p>No apps yet.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">App id</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.apps.map((app) => (
-                  <tr>
-                    <td>
-                      <a href={`/dashboard/apps/${app.id}`}>{app.name}</a>
-                    </td>
-                    <td>
-                      <code>{app.id}</code>
-                    </td>
-                    <td>{day(app.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Name', 'App id', 'Created']}>
+            {props.apps.map((app) => (
+              <tr>
+                <td>
+                  <a href={`/dashboard/apps/${app.id}`}>{app.name}</a>
+                </td>
+                <td>
+                  <code>{app.id}</code>
+                </td>
+                <td>{day(app.createdAt)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
       <section aria-labelledby="new-app" class="card">
@@ -100,44 +90,30 @@ export function AppPage(props: {
       </p>
       <section aria-labelledby="keys">
         <h2 id="keys">API keys</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">Key</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((key) => (
-                <tr>
-                  <td>{key.kind}</td>
-                  <td>
-                    <code>{key.hint}</code>
-                  </td>
-                  <td>{day(key.createdAt)}</td>
-                  <td>
-                    <PostForm
-                      action={`${base}/keys/${key.id}/delete`}
-                      context={props.context}
-                      confirm={`Delete the key ${key.hint}? Requests that use it will be refused at once.`}
-                      class="inline"
-                      label={`Delete the key ${key.hint}`}
-                    >
-                      <button type="submit" class="danger">
-                        Delete
-                      </button>
-                    </PostForm>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['Kind', 'Key', 'Created', '']}>
+          {keys.map((key) => (
+            <tr>
+              <td>{key.kind}</td>
+              <td>
+                <code>{key.hint}</code>
+              </td>
+              <td>{day(key.createdAt)}</td>
+              <td>
+                <PostForm
+                  action={`${base}/keys/${key.id}/delete`}
+                  context={props.context}
+                  confirm={`Delete the key ${key.hint}? Requests that use it will be refused at once.`}
+                  class="inline"
+                  label={`Delete the key ${key.hint}`}
+                >
+                  <button type="submit" class="danger">
+                    Delete
+                  </button>
+                </PostForm>
+              </td>
+            </tr>
+          ))}
+        </Table>
         <PostForm action={`${base}/keys`} context={props.context} label="Issue a new secret key">
           <button type="submit">Issue a new secret key</button>
         </PostForm>

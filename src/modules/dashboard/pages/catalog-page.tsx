@@ -1,7 +1,16 @@
 import type { AccessLevelRow, AppRow } from '../../apps/apps.repository.ts'
 import type { CatalogProduct } from '../../catalog/catalog.repository.ts'
 import { PERIODS, PRODUCT_TYPES } from '../../catalog/catalog.schemas.ts'
-import { Field, type FieldErrors, Notice, Page, type PageContext, PostForm, Select } from './layout.tsx'
+import {
+  Field,
+  type FieldErrors,
+  Notice,
+  Page,
+  type PageContext,
+  PostForm,
+  Select,
+  Table,
+} from './layout.tsx'
 
 /** What the product form shows: what was typed, so a refused form comes back as it was sent. */
 export interface ProductFormValues {
@@ -69,57 +78,42 @@ export function CatalogPage(props: {
         {props.products.length === 0 ? (
           <p>No products yet: transactions of unknown products grant premium.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Product</th>
-                  <th scope="col">Access level</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Store products</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.products.map(({ product, storeProducts }) => (
-                  <tr>
-                    <td>
-                      <a href={`${base}/products/${encodeURIComponent(product.productId)}`}>
-                        {product.productId}
-                      </a>
-                    </td>
-                    <td>{product.accessLevelId}</td>
-                    <td>
-                      {product.type}
-                      {product.period ? ` (${product.period})` : ''}
-                    </td>
-                    <td>
-                      {storeProducts.map((key) => (
-                        <div>
-                          <code>{`${key.store}:${key.storeProductId}`}</code>
-                        </div>
-                      ))}
-                    </td>
-                    <td>
-                      <PostForm
-                        action={`${base}/products/${encodeURIComponent(product.productId)}/delete`}
-                        context={props.context}
-                        confirm={`Delete the product ${product.productId}?`}
-                        class="inline"
-                        label={`Delete the product ${product.productId}`}
-                      >
-                        <button type="submit" class="danger">
-                          Delete
-                        </button>
-                      </PostForm>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Product', 'Access level', 'Type', 'Store products', '']}>
+            {props.products.map(({ product, storeProducts }) => (
+              <tr>
+                <td>
+                  <a href={`${base}/products/${encodeURIComponent(product.productId)}`}>
+                    {product.productId}
+                  </a>
+                </td>
+                <td>{product.accessLevelId}</td>
+                <td>
+                  {product.type}
+                  {product.period ? ` (${product.period})` : ''}
+                </td>
+                <td>
+                  {storeProducts.map((key) => (
+                    <div>
+                      <code>{`${key.store}:${key.storeProductId}`}</code>
+                    </div>
+                  ))}
+                </td>
+                <td>
+                  <PostForm
+                    action={`${base}/products/${encodeURIComponent(product.productId)}/delete`}
+                    context={props.context}
+                    confirm={`Delete the product ${product.productId}?`}
+                    class="inline"
+                    label={`Delete the product ${product.productId}`}
+                  >
+                    <button type="submit" class="danger">
+                      Delete
+                    </button>
+                  </PostForm>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
       <section aria-labelledby="new-product" class="card">

@@ -1,6 +1,6 @@
 import type { AppRow } from '../../apps/apps.repository.ts'
 import type { EventFilter, EventLine } from '../dashboard.repository.ts'
-import { Page, type PageContext } from './layout.tsx'
+import { Page, type PageContext, Table } from './layout.tsx'
 
 const when = (value: Date) => `${value.toISOString().slice(0, 19).replace('T', ' ')} UTC`
 
@@ -55,38 +55,24 @@ export function EventsPage(props: {
       {props.events.length === 0 ? (
         <p>No events.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Written</th>
-                <th scope="col">Type</th>
-                <th scope="col">Business time</th>
-                <th scope="col">Environment</th>
-                <th scope="col">Profile</th>
-                <th scope="col">Event id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.events.map((event) => (
-                <tr>
-                  <td>{when(event.createdAt)}</td>
-                  <td>{event.eventType}</td>
-                  <td>{when(event.eventDatetime)}</td>
-                  <td>{event.environment}</td>
-                  <td>
-                    <a href={`/dashboard/apps/${app.id}/profiles/${event.profileId}`}>
-                      <code>{event.profileId}</code>
-                    </a>
-                  </td>
-                  <td>
-                    <code>{event.id}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['Written', 'Type', 'Business time', 'Environment', 'Profile', 'Event id']}>
+          {props.events.map((event) => (
+            <tr>
+              <td>{when(event.createdAt)}</td>
+              <td>{event.eventType}</td>
+              <td>{when(event.eventDatetime)}</td>
+              <td>{event.environment}</td>
+              <td>
+                <a href={`/dashboard/apps/${app.id}/profiles/${event.profileId}`}>
+                  <code>{event.profileId}</code>
+                </a>
+              </td>
+              <td>
+                <code>{event.id}</code>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <nav class="pager" aria-label="Pages">
         {filter.before !== 0n && <a href={`${base}?${query('')}`}>Newest</a>}

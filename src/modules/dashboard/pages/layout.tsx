@@ -213,3 +213,21 @@ export function OnceSecret(props: { label: string; value: string }) {
     </div>
   )
 }
+
+/** A table that scrolls sideways inside its frame on a narrow screen; an empty header is an actions column. */
+export function Table(props: { headers: string[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {props.headers.map((header) => (
+              <th scope="col">{header === '' ? <span class="visually-hidden">Actions</span> : header}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  )
+}

@@ -1,6 +1,6 @@
 import type { AppRow } from '../../apps/apps.repository.ts'
 import type { AppStats } from '../../stats/stats.service.ts'
-import { Page, type PageContext } from './layout.tsx'
+import { Page, type PageContext, Table } from './layout.tsx'
 
 /** An app's overview: figures now, and per-day bar charts drawn as inline SVG (no script, no library). */
 
@@ -104,26 +104,16 @@ export function OverviewPage(props: { context: PageContext; app: AppRow; stats: 
         {eventTypes.length === 0 ? (
           <p>No events in this period.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Type</th>
-                  <th scope="col">Events</th>
-                </tr>
-              </thead>
-              <tbody>
-                {eventTypes.map(([type, count]) => (
-                  <tr>
-                    <td>
-                      <a href={`${base}/events?type=${type}`}>{type}</a>
-                    </td>
-                    <td>{count}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Type', 'Events']}>
+            {eventTypes.map(([type, count]) => (
+              <tr>
+                <td>
+                  <a href={`${base}/events?type=${type}`}>{type}</a>
+                </td>
+                <td>{count}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
     </Page>

@@ -2,7 +2,7 @@ import type { AccessLevelRow, AppRow } from '../../apps/apps.repository.ts'
 import type { WireEntitlements } from '../../entitlements/render-entitlements.ts'
 import type { ProfileRow } from '../../profiles/profiles.repository.ts'
 import type { EventLine, LedgerLine, ProfileMatch } from '../dashboard.repository.ts'
-import { type FieldErrors, Notice, Page, type PageContext, PostForm, Select } from './layout.tsx'
+import { type FieldErrors, Notice, Page, type PageContext, PostForm, Select, Table } from './layout.tsx'
 
 const when = (value: Date | string | null | undefined) =>
   value === null || value === undefined
@@ -34,34 +34,22 @@ export function ProfilesPage(props: {
       {props.matches.length === 0 ? (
         <p>No profile found.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Customer user id</th>
-                <th scope="col">Email</th>
-                <th scope="col">Profile id</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.matches.map((match) => (
-                <tr>
-                  <td>
-                    <a href={`/dashboard/apps/${app.id}/profiles/${match.id}`}>
-                      {match.customerUserId ?? '(anonymous)'}
-                    </a>
-                  </td>
-                  <td>{match.email ?? '—'}</td>
-                  <td>
-                    <code>{match.id}</code>
-                  </td>
-                  <td>{when(match.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['Customer user id', 'Email', 'Profile id', 'Created']}>
+          {props.matches.map((match) => (
+            <tr>
+              <td>
+                <a href={`/dashboard/apps/${app.id}/profiles/${match.id}`}>
+                  {match.customerUserId ?? '(anonymous)'}
+                </a>
+              </td>
+              <td>{match.email ?? '—'}</td>
+              <td>
+                <code>{match.id}</code>
+              </td>
+              <td>{when(match.createdAt)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </Page>
   )
@@ -185,32 +173,19 @@ export function ProfilePage(props: {
         {entitlements.access_levels.length === 0 ? (
           <p>No access level, now or before.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Access level</th>
-                  <th scope="col">Active</th>
-                  <th scope="col">Until</th>
-                  <th scope="col">Why</th>
-                  <th scope="col">From</th>
-                </tr>
-              </thead>
-              <tbody>
-                {entitlements.access_levels.map((level) => (
-                  <tr>
-                    <td>{level.access_level_id}</td>
-                    <td>{isActive(level, now) ? 'yes' : 'no'}</td>
-                    <td>{level.expires_at ? when(level.expires_at) : 'lifetime'}</td>
-                    <td>{accessReason(level, now)}</td>
-                    <td>
-                      {level.store}: {level.store_product_id}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Access level', 'Active', 'Until', 'Why', 'From']}>
+            {entitlements.access_levels.map((level) => (
+              <tr>
+                <td>{level.access_level_id}</td>
+                <td>{isActive(level, now) ? 'yes' : 'no'}</td>
+                <td>{level.expires_at ? when(level.expires_at) : 'lifetime'}</td>
+                <td>{accessReason(level, now)}</td>
+                <td>
+                  {level.store}: {level.store_product_id}
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
         <div class="actions">
           <PostForm
@@ -252,28 +227,16 @@ export function ProfilePage(props: {
 
       <section aria-labelledby="ledger">
         <h2 id="ledger">Transaction ledger (latest 100)</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Recorded</th>
-                <th scope="col">Kind</th>
-                <th scope="col">What</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.data.ledger.map((line) => (
-                <tr>
-                  <td>{line.seq}</td>
-                  <td>{when(line.recordedAt)}</td>
-                  <td>{line.kind}</td>
-                  <td>{ledgerSummary(line)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['#', 'Recorded', 'Kind', 'What']}>
+          {props.data.ledger.map((line) => (
+            <tr>
+              <td>{line.seq}</td>
+              <td>{when(line.recordedAt)}</td>
+              <td>{line.kind}</td>
+              <td>{ledgerSummary(line)}</td>
+            </tr>
+          ))}
+        </Table>
       </section>
 
       <section aria-labelledby="timeline">
@@ -336,70 +299,44 @@ function PurchasesSection({ entitlements }: { entitlements: WireEntitlements }) 
       {entitlements.subscriptions.length === 0 ? (
         <p>None.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">Transaction</th>
-                <th scope="col">Purchased</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Renewal</th>
-                <th scope="col">Environment</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entitlements.subscriptions.map((subscription) => (
-                <tr>
-                  <td>
-                    {subscription.store}: {subscription.store_product_id}
-                  </td>
-                  <td>
-                    <code>{subscription.store_transaction_id}</code>
-                  </td>
-                  <td>{when(subscription.purchased_at)}</td>
-                  <td>{when(subscription.expires_at)}</td>
-                  <td>
-                    {subscription.cancellation_reason ??
-                      (subscription.renewal_cancelled_at ? 'cancelled' : 'renews')}
-                  </td>
-                  <td>{subscription.environment}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['Product', 'Transaction', 'Purchased', 'Expires', 'Renewal', 'Environment']}>
+          {entitlements.subscriptions.map((subscription) => (
+            <tr>
+              <td>
+                {subscription.store}: {subscription.store_product_id}
+              </td>
+              <td>
+                <code>{subscription.store_transaction_id}</code>
+              </td>
+              <td>{when(subscription.purchased_at)}</td>
+              <td>{when(subscription.expires_at)}</td>
+              <td>
+                {subscription.cancellation_reason ??
+                  (subscription.renewal_cancelled_at ? 'cancelled' : 'renews')}
+              </td>
+              <td>{subscription.environment}</td>
+            </tr>
+          ))}
+        </Table>
       )}
       <h2>Non-subscriptions</h2>
       {entitlements.non_subscriptions.length === 0 ? (
         <p>None.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">Transaction</th>
-                <th scope="col">Purchased</th>
-                <th scope="col">Refunded</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entitlements.non_subscriptions.map((purchase) => (
-                <tr>
-                  <td>
-                    {purchase.store}: {purchase.store_product_id}
-                  </td>
-                  <td>
-                    <code>{purchase.store_transaction_id}</code>
-                  </td>
-                  <td>{when(purchase.purchased_at)}</td>
-                  <td>{purchase.is_refund ? 'yes' : 'no'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['Product', 'Transaction', 'Purchased', 'Refunded']}>
+          {entitlements.non_subscriptions.map((purchase) => (
+            <tr>
+              <td>
+                {purchase.store}: {purchase.store_product_id}
+              </td>
+              <td>
+                <code>{purchase.store_transaction_id}</code>
+              </td>
+              <td>{when(purchase.purchased_at)}</td>
+              <td>{purchase.is_refund ? 'yes' : 'no'}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   )

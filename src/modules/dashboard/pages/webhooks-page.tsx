@@ -2,7 +2,16 @@ import type { AppRow } from '../../apps/apps.repository.ts'
 import type { EndpointRow } from '../../webhooks/webhooks.repository.ts'
 import { WEBHOOK_EVENT_TYPES } from '../../webhooks/webhooks.service.ts'
 import type { AttemptLine } from '../dashboard.repository.ts'
-import { Field, type FieldErrors, Notice, OnceSecret, Page, type PageContext, PostForm } from './layout.tsx'
+import {
+  Field,
+  type FieldErrors,
+  Notice,
+  OnceSecret,
+  Page,
+  type PageContext,
+  PostForm,
+  Table,
+} from './layout.tsx'
 
 const when = (value: Date | null) =>
   value ? `${value.toISOString().slice(0, 19).replace('T', ' ')} UTC` : '—'
@@ -131,55 +140,38 @@ export function WebhooksPage(props: {
         {props.data.attempts.length === 0 ? (
           <p>No delivery attempts yet.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Attempted</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">#</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Latency</th>
-                  <th scope="col">Answer or error</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.data.attempts.map((attempt) => (
-                  <tr>
-                    <td>{when(attempt.attemptedAt)}</td>
-                    <td>
-                      {attempt.eventType ?? '—'}
-                      <br />
-                      <code>{attempt.eventId}</code>
-                    </td>
-                    <td>{attempt.attempt}</td>
-                    <td>
-                      {attempt.statusCode ?? 'no answer'} ({attempt.deliveryStatus})
-                    </td>
-                    <td>{attempt.latencyMs} ms</td>
-                    <td>
-                      <code class="excerpt">{attempt.error ?? attempt.responseExcerpt ?? ''}</code>
-                    </td>
-                    <td>
-                      <PostForm
-                        action={`${base}/redeliver`}
-                        context={props.context}
-                        confirm="Send this event again?"
-                        class="inline"
-                        label={`Redeliver event ${attempt.eventId}`}
-                      >
-                        <input type="hidden" name="event_id" value={attempt.eventId} />
-                        <button type="submit">Redeliver</button>
-                      </PostForm>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Attempted', 'Event', '#', 'Status', 'Latency', 'Answer or error', '']}>
+            {props.data.attempts.map((attempt) => (
+              <tr>
+                <td>{when(attempt.attemptedAt)}</td>
+                <td>
+                  {attempt.eventType ?? '—'}
+                  <br />
+                  <code>{attempt.eventId}</code>
+                </td>
+                <td>{attempt.attempt}</td>
+                <td>
+                  {attempt.statusCode ?? 'no answer'} ({attempt.deliveryStatus})
+                </td>
+                <td>{attempt.latencyMs} ms</td>
+                <td>
+                  <code class="excerpt">{attempt.error ?? attempt.responseExcerpt ?? ''}</code>
+                </td>
+                <td>
+                  <PostForm
+                    action={`${base}/redeliver`}
+                    context={props.context}
+                    confirm="Send this event again?"
+                    class="inline"
+                    label={`Redeliver event ${attempt.eventId}`}
+                  >
+                    <input type="hidden" name="event_id" value={attempt.eventId} />
+                    <button type="submit">Redeliver</button>
+                  </PostForm>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
       <section aria-labelledby="redeliver-range" class="card">
