@@ -19,7 +19,10 @@ if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM} is mis
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-results')
 mkdirSync(SHOTS, { recursive: true })
 
-const h = await buildTestApp({ env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '2' } })
+const h = await buildTestApp({
+  env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '2' },
+  ownDatabase: true,
+})
 const receiver = await startReceiver()
 after(() => receiver.close())
 

@@ -7,7 +7,10 @@ import { signedIn } from './support.ts'
 
 /** The dashboard's webhook pages against a real recording receiver. */
 
-const h = await buildTestApp({ env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '1' } })
+const h = await buildTestApp({
+  env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '1' },
+  ownDatabase: true,
+})
 const receiver = await startReceiver()
 after(() => receiver.close())
 const DAY = 86_400_000

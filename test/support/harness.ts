@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from '../../src/db/open-database.ts
 import { createProfilesRepository, type ProfileRow } from '../../src/modules/profiles/profiles.repository.ts'
 import type { Clock } from '../../src/platform/clock.ts'
 import { createServices, type Services } from '../../src/services.ts'
+import { freshPostgresDatabase } from './server-process.ts'
 
 /** Every file shares one admin token: on PostgreSQL all test files share one database. */
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
@@ -48,12 +49,26 @@ export const API = '/api/v2/server-side-api'
  * with response-schema enforcement on. Closed after the file's tests.
  */
 export async function buildTestApp(
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    env?: Record<string, string>
+    clock?: Clock
+    /**
+     * On PostgreSQL, a fresh database of the file's own instead of the shared one. For files that run the
+     * webhook delivery worker: it claims every app's due deliveries, so on a shared database it would send
+     * other files' deliveries (and they its own).
+     */
+    ownDatabase?: boolean
+  } = {},
 ): Promise<TestApp> {
+  const own =
+    options.ownDatabase && process.env.DATABASE_URL
+      ? await freshPostgresDatabase(process.env.DATABASE_URL)
+      : null
+  const databaseUrl = own?.url ?? process.env.DATABASE_URL
   const parsed = parseConfig({
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   })
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'))
@@ -69,6 +84,7 @@ export async function buildTestApp(
   after(async () => {
     await app.close()
     await database.close()
+    await own?.drop()
   })
 
   const admin = (request: InjectOptions) =>

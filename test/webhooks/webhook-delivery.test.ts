@@ -18,6 +18,7 @@ const clock = fixedClock(START)
 const h = await buildTestApp({
   clock,
   env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '0.5', WEBHOOK_RETRY_BASE_SECONDS: '60' },
+  ownDatabase: true,
 })
 const receiver = await startReceiver()
 after(() => receiver.close())
