@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { SHARING_MODES, type SharingMode } from '../apps/apps.schemas.ts'
 import type { SettingsChanges } from '../apps/apps.service.ts'
 import { effectiveExchangeRates } from '../apps/exchange-rates.ts'
@@ -6,7 +6,6 @@ import type { DashboardDeps, DashboardRequestTools, FormBody } from './dashboard
 import { AppPage, type AppPageData, AppsPage, CREDENTIALS } from './pages/apps-page.tsx'
 import type { FieldErrors } from './pages/layout.tsx'
 import { OverviewPage } from './pages/overview-page.tsx'
-import { MessagePage } from './pages/sign-in-page.tsx'
 
 /** Apps, their keys and their settings. */
 
@@ -60,18 +59,7 @@ export const noticeFrom = (request: FastifyRequest, notices: typeof NOTICES) =>
 
 export function dashboardAppsRoutes(deps: DashboardDeps & { tools: DashboardRequestTools }) {
   const { tools } = deps
-  const context = (request: FastifyRequest) => ({ csrfToken: tools.session(request).csrfToken })
-
-  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
-    tools.html(
-      reply,
-      <MessagePage
-        title="App not found"
-        message="There is no app with this id."
-        csrfToken={context(request).csrfToken}
-      />,
-      404,
-    )
+  const { context, notFound } = tools
 
   async function loadApp(appId: string): Promise<AppPageData | null> {
     const [found, settings, levels] = await Promise.all([

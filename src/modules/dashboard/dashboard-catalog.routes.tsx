@@ -15,7 +15,6 @@ import type { DashboardDeps, DashboardRequestTools, FormBody } from './dashboard
 import { noticeFrom } from './dashboard-apps.routes.tsx'
 import { CatalogPage, type ProductFormValues, ProductPage, storeProductsText } from './pages/catalog-page.tsx'
 import type { FieldErrors } from './pages/layout.tsx'
-import { MessagePage } from './pages/sign-in-page.tsx'
 
 /** Access levels and products: the same rules as the admin API, with each message next to its field. */
 
@@ -92,20 +91,9 @@ const failureErrors = (failure: CatalogFailure): FieldErrors => ({
 
 export function dashboardCatalogRoutes(deps: DashboardDeps & { tools: DashboardRequestTools }) {
   const { tools } = deps
-  const context = (request: FastifyRequest) => ({ csrfToken: tools.session(request).csrfToken })
+  const { context, notFound } = tools
   const params = (request: FastifyRequest) =>
     request.params as { appId: string; levelId?: string; productId?: string }
-
-  const notFound = (request: FastifyRequest, reply: FastifyReply, what = 'app') =>
-    tools.html(
-      reply,
-      <MessagePage
-        title="Not found"
-        message={`There is no such ${what}.`}
-        csrfToken={context(request).csrfToken}
-      />,
-      404,
-    )
 
   async function catalogPage(
     request: FastifyRequest,

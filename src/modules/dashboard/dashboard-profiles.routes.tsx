@@ -11,7 +11,6 @@ import type { DashboardRequestTools } from './dashboard.routes.tsx'
 import { EventsPage } from './pages/events-page.tsx'
 import type { FieldErrors } from './pages/layout.tsx'
 import { ProfilePage, ProfilesPage } from './pages/profiles-page.tsx'
-import { MessagePage } from './pages/sign-in-page.tsx'
 
 /** Finding profiles, a profile's whole story, granting and revoking from it, and the event feed. */
 
@@ -62,18 +61,8 @@ function failureErrors(failure: PurchaseFailure): FieldErrors | string {
 
 export function dashboardProfilesRoutes(deps: DashboardProfilesDeps) {
   const { tools } = deps
-  const context = (request: FastifyRequest) => ({ csrfToken: tools.session(request).csrfToken })
+  const { context, notFound } = tools
   const params = (request: FastifyRequest) => request.params as { appId: string; profileId?: string }
-  const notFound = (request: FastifyRequest, reply: FastifyReply, what: string) =>
-    tools.html(
-      reply,
-      <MessagePage
-        title="Not found"
-        message={`There is no such ${what}.`}
-        csrfToken={context(request).csrfToken}
-      />,
-      404,
-    )
 
   async function profilePage(
     request: FastifyRequest,

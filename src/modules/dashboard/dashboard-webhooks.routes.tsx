@@ -9,7 +9,6 @@ import {
 import type { DashboardRepository } from './dashboard.repository.ts'
 import type { DashboardRequestTools } from './dashboard.routes.tsx'
 import type { FieldErrors } from './pages/layout.tsx'
-import { MessagePage } from './pages/sign-in-page.tsx'
 import { type EndpointFormValues, type EnvironmentKey, WebhooksPage } from './pages/webhooks-page.tsx'
 
 /** Webhook endpoints per environment, secret rotation, the delivery log and redelivery. */
@@ -46,22 +45,12 @@ function utcDate(value: string | undefined): Date | null {
 
 export function dashboardWebhooksRoutes(deps: DashboardWebhooksDeps) {
   const { tools } = deps
-  const context = (request: FastifyRequest) => ({ csrfToken: tools.session(request).csrfToken })
+  const { context, notFound } = tools
   const appIdOf = (request: FastifyRequest) => (request.params as { appId: string }).appId
   const environmentOf = (request: FastifyRequest): EnvironmentKey | null => {
     const value = (request.params as { environment?: string }).environment
     return ENVIRONMENT_KEYS.includes(value as EnvironmentKey) ? (value as EnvironmentKey) : null
   }
-  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
-    tools.html(
-      reply,
-      <MessagePage
-        title="Not found"
-        message="There is no such app."
-        csrfToken={context(request).csrfToken}
-      />,
-      404,
-    )
 
   async function page(
     request: FastifyRequest,

@@ -44,6 +44,10 @@ export type FormBody = Record<string, string>
 export interface DashboardRequestTools {
   session(request: FastifyRequest): DashboardSession
   html(reply: FastifyReply, page: preact.VNode, status?: number): FastifyReply
+  /** What every page needs from the session: its CSRF token for the forms. */
+  context(request: FastifyRequest): { csrfToken: string }
+  /** The 404 page, naming what was not found. */
+  notFound(request: FastifyRequest, reply: FastifyReply, what?: string): FastifyReply
   form(request: FastifyRequest): FormBody
   /** Every value sent for a field (checkbox groups). */
   formList(request: FastifyRequest, field: string): string[]
@@ -108,6 +112,20 @@ export function dashboardRoutes(deps: DashboardDeps) {
           .headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' })
           .type('text/html; charset=utf-8')
           .send(renderPage(page))
+      },
+      context(request) {
+        return { csrfToken: tools.session(request).csrfToken }
+      },
+      notFound(request, reply, what = 'app') {
+        return tools.html(
+          reply,
+          <MessagePage
+            title="Not found"
+            message={`There is no such ${what}.`}
+            csrfToken={sessionOf.get(request)?.csrfToken ?? null}
+          />,
+          404,
+        )
       },
       form(request) {
         return (request.body ?? {}) as FormBody
