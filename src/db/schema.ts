@@ -437,6 +437,39 @@ export const storePurchaseLinks = pgTable(
   (table) => [primaryKey({ columns: [table.appId, table.store, table.externalId] })],
 )
 
+/**
+ * A Stripe import started by an operator (all of a customer's purchases, or the purchases named): queued
+ * here, run by a worker in any process (claimed with FOR UPDATE SKIP LOCKED under a lease), with its
+ * progress and the outcome of each purchase, so a page can follow it.
+ */
+export const stripeImports = pgTable(
+  'stripe_imports',
+  {
+    id: uuid('id').primaryKey(),
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    customerUserId: text('customer_user_id').notNull(),
+    stripeCustomerId: text('stripe_customer_id'),
+    /** The `sub_…` / `pi_…` ids asked for; empty when the customer's whole history is imported. */
+    tokens: jsonb('tokens').$type<string[]>().notNull(),
+    status: text('status').notNull(),
+    total: integer('total'),
+    done: integer('done').notNull().default(0),
+    results: jsonb('results').$type<unknown[]>().notNull(),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [
+    index('stripe_imports_app_created_idx').on(table.appId, table.createdAt),
+    index('stripe_imports_open_idx').on(table.createdAt).where(sql`status in ('queued', 'running')`),
+  ],
+)
+
 export const schema = {
   operatorSettings,
   apps,
@@ -456,4 +489,5 @@ export const schema = {
   webhookDeliveries,
   webhookAttempts,
   storePurchaseLinks,
+  stripeImports,
 }
