@@ -23,6 +23,7 @@ import { purchasesRoutes } from './modules/purchases/purchases.routes.ts'
 import { refundSaverRoutes } from './modules/refund-saver/refund-saver.routes.ts'
 import { statsRoutes } from './modules/stats/stats.routes.ts'
 import { stripeValidateRoutes, stripeWebhookRoutes } from './modules/stripe/stripe.routes.ts'
+import { stripeImportsRoutes } from './modules/stripe/stripe-imports.routes.ts'
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts'
 import type { Services } from './services.ts'
 import { VERSION } from './version.ts'
@@ -141,6 +142,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await admin.register(eventsRoutes({ service: services.events }))
       await admin.register(statsRoutes({ service: services.stats }))
       await admin.register(webhooksRoutes({ service: services.webhooks }))
+      await admin.register(stripeImportsRoutes({ service: services.stripeImports }))
     },
     { prefix: ADMIN_API_PREFIX },
   )

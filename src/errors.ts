@@ -144,6 +144,7 @@ export const ERROR_CATALOGUE = {
     status: 400,
     summary: "Stripe webhook: the Stripe-Signature header does not verify with the app's signing secret.",
   },
+  stripe_import_not_found: { status: 404, summary: 'The app has no Stripe import with this id.' },
   payload_too_large: { status: 413, summary: 'The request body is larger than BODY_LIMIT_BYTES.' },
   unsupported_media_type: { status: 415, summary: 'The body is not sent as application/json.' },
   rate_limited: {

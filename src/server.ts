@@ -45,6 +45,7 @@ export async function serve(config: Config): Promise<void> {
       await scheduler?.stop()
       await server.close()
       await running.webhooks.worker.stop()
+      await running.stripeImportWorker.stop()
       // A request whose client went away still has its write finishing: let it, then close the database.
       await running.entitlements.drain()
       await database.close()
@@ -58,6 +59,7 @@ export async function serve(config: Config): Promise<void> {
     phase = 'ready'
     scheduler = startScheduler(running.entitlements, logger)
     running.webhooks.worker.start((err) => logger.error({ err }, 'webhook delivery failed'))
+    running.stripeImportWorker.start((err) => logger.error({ err }, 'a Stripe import failed; it runs again'))
 
     const address = server.server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT
@@ -68,6 +70,7 @@ export async function serve(config: Config): Promise<void> {
     // A failed migration must not leave a port open that answers 503 forever.
     await scheduler?.stop().catch(() => {})
     await services?.webhooks.worker.stop().catch(() => {})
+    await services?.stripeImportWorker.stop().catch(() => {})
     await app?.close().catch(() => {})
     await database.close().catch(() => {})
     throw error

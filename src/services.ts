@@ -23,6 +23,9 @@ import { createStatsService } from './modules/stats/stats.service.ts'
 import { createStoreImporter } from './modules/stripe/store-import.ts'
 import { createStorePurchasesRepository } from './modules/stripe/store-purchases.repository.ts'
 import { createStripeService } from './modules/stripe/stripe.service.ts'
+import { createStripeImportWorker } from './modules/stripe/stripe-import-worker.ts'
+import { createStripeImportsRepository } from './modules/stripe/stripe-imports.repository.ts'
+import { createStripeImportsService } from './modules/stripe/stripe-imports.service.ts'
 import { createDeliveryWorker, DEFAULT_DELIVERY_SETTINGS } from './modules/webhooks/webhook-delivery.ts'
 import { createWebhooksRepository } from './modules/webhooks/webhooks.repository.ts'
 import { createWebhooksService } from './modules/webhooks/webhooks.service.ts'
@@ -63,6 +66,24 @@ export function createServices(
   const storePurchases = createStorePurchasesRepository(db)
   const storeImporter = createStoreImporter({ repo: storePurchases, profiles, entitlements })
   const storeTimeoutMs = (options.config?.STORE_API_TIMEOUT_SECONDS ?? 20) * 1000
+  const stripe = createStripeService({
+    repo: storePurchases,
+    importer: storeImporter,
+    clock,
+    settings: {
+      apiUrl: options.config?.STRIPE_API_URL ?? 'https://api.stripe.com',
+      timeoutMs: storeTimeoutMs,
+    },
+  })
+  const stripeImports = createStripeImportsService({
+    repo: createStripeImportsRepository(database),
+    stripe,
+    appExists: (appId) => webhooksRepository.appExists(appId),
+    clock,
+    ids,
+    onQueued: () => stripeImportWorker.wake(),
+  })
+  const stripeImportWorker = createStripeImportWorker({ runNext: () => stripeImports.runNext() })
   return {
     database,
     clock,
@@ -89,15 +110,9 @@ export function createServices(
     idempotency: createIdempotencyRepository(database),
     events: createEventsService({ repo: createEventsRepository(database) }),
     entitlements,
-    stripe: createStripeService({
-      repo: storePurchases,
-      importer: storeImporter,
-      clock,
-      settings: {
-        apiUrl: options.config?.STRIPE_API_URL ?? 'https://api.stripe.com',
-        timeoutMs: storeTimeoutMs,
-      },
-    }),
+    stripe,
+    stripeImports,
+    stripeImportWorker,
     paddle: createPaddleService({
       repo: storePurchases,
       importer: storeImporter,

@@ -61,6 +61,9 @@ describe('GET /openapi.json', () => {
       'POST /admin/v1/apps/:app_id/events/redeliver',
       'POST /api/v1/sdk/purchase/stripe/token/validate/',
       'POST /webhooks/stripe/:app_id',
+      'POST /admin/v1/apps/:app_id/stripe/imports',
+      'GET /admin/v1/apps/:app_id/stripe/imports',
+      'GET /admin/v1/apps/:app_id/stripe/imports/:import_id',
       'POST /api/v2/server-side-api/purchase/paddle/token/validate/',
     ]
     for (const route of expected) {

@@ -10,10 +10,11 @@ import { createProduct } from '../support/purchases.ts'
 export const VALIDATE_PATH = '/api/v1/sdk/purchase/stripe/token/validate/'
 export const WEBHOOK_SECRET = 'whsec_test0123456789abcdefghijkl'
 
-export async function stripeTestApp(clock: Clock) {
+export async function stripeTestApp(clock: Clock, options: { ownDatabase?: boolean } = {}) {
   const fake = await startFakeStripe()
   const h = await buildTestApp({
     clock,
+    ownDatabase: options.ownDatabase ?? false,
     env: { STRIPE_API_URL: fake.url, STORE_API_TIMEOUT_SECONDS: '0.5' },
   })
   return { fake, h }

@@ -95,6 +95,16 @@ export async function startFakeStripe(options: { secretKey?: string } = {}): Pro
       if (found) send(response, 200, found)
       return
     }
+    if (path === '/v1/subscriptions' || path === '/v1/payment_intents') {
+      const customer = query.get('customer')
+      const type = path === '/v1/subscriptions' ? 'subscription' : 'payment_intent'
+      list(
+        response,
+        url,
+        ofType(type).filter((item) => customer === null || item.customer === customer),
+      )
+      return
+    }
     if (path === '/v1/invoices') {
       const subscription = query.get('subscription')
       const invoices = ofType('invoice').filter(

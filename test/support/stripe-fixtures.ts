@@ -32,6 +32,8 @@ export interface SubscriptionScenario {
 }
 
 export interface ScenarioOptions {
+  /** An existing customer of the fake to sell to; a new one by default. */
+  customerId?: string
   customerUserId?: string
   trial?: { start: number; end: number }
   periods: PaidPeriod[]
@@ -148,18 +150,34 @@ function putInvoicePayment(fake: FakeStripe, options: Payment & { invoiceId: str
   const intentId = stripeId('pi')
   const chargeId = stripeId('ch')
   const { invoiceId, ...rest } = options
-  fake.put(charge({ id: chargeId, paymentIntentId: intentId, ...rest }), {
-    id: stripeId('inpay'),
-    object: 'invoice_payment',
-    invoice: invoiceId,
-    amount_paid: options.amount,
-    created: options.created,
-    currency: options.currency,
-    is_default: true,
-    livemode: options.livemode,
-    status: 'paid',
-    payment: { type: 'payment_intent', payment_intent: intentId },
-  })
+  fake.put(
+    {
+      id: intentId,
+      object: 'payment_intent',
+      amount: options.amount,
+      amount_received: options.amount,
+      created: options.created,
+      currency: options.currency,
+      customer: options.customerId,
+      latest_charge: chargeId,
+      livemode: options.livemode,
+      metadata: {},
+      status: 'succeeded',
+    },
+    charge({ id: chargeId, paymentIntentId: intentId, ...rest }),
+    {
+      id: stripeId('inpay'),
+      object: 'invoice_payment',
+      invoice: invoiceId,
+      amount_paid: options.amount,
+      created: options.created,
+      currency: options.currency,
+      is_default: true,
+      livemode: options.livemode,
+      status: 'paid',
+      payment: { type: 'payment_intent', payment_intent: intentId },
+    },
+  )
   return chargeId
 }
 
@@ -167,19 +185,21 @@ function putInvoicePayment(fake: FakeStripe, options: Payment & { invoiceId: str
 export function putSubscription(fake: FakeStripe, options: ScenarioOptions): SubscriptionScenario {
   const currency = options.currency ?? 'usd'
   const livemode = options.livemode ?? false
-  const customerId = stripeId('cus')
+  const customerId = options.customerId ?? stripeId('cus')
   const subscriptionId = stripeId('sub')
   const productId = options.productId ?? 'prod_Monthly'
   const priceId = options.priceId ?? 'price_Monthly999'
   const metadata: Record<string, string> = options.customerUserId
     ? { customer_user_id: options.customerUserId }
     : {}
-  fake.put({
-    id: customerId,
-    object: 'customer',
-    address: options.country === null ? null : { country: options.country ?? 'DE' },
-    livemode,
-  })
+  if (options.customerId === undefined) {
+    fake.put({
+      id: customerId,
+      object: 'customer',
+      address: options.country === null ? null : { country: options.country ?? 'DE' },
+      livemode,
+    })
+  }
   const invoiceIds: string[] = []
   const chargeIds: string[] = []
   const periods: (PaidPeriod & { trial?: boolean })[] = [
@@ -309,11 +329,13 @@ export function putOneTimePurchase(
     customerUserId?: string
     livemode?: boolean
     status?: string
+    /** An existing customer of the fake to sell to; a new one by default. */
+    customerId?: string
   },
 ): OneTimeScenario {
   const currency = options.currency ?? 'usd'
   const livemode = options.livemode ?? false
-  const customerId = stripeId('cus')
+  const customerId = options.customerId ?? stripeId('cus')
   const paymentIntentId = stripeId('pi')
   const chargeId = stripeId('ch')
   const productId = options.productId ?? 'prod_Lifetime'
@@ -321,8 +343,10 @@ export function putOneTimePurchase(
   const metadata: Record<string, string> = options.customerUserId
     ? { customer_user_id: options.customerUserId }
     : {}
+  if (options.customerId === undefined) {
+    fake.put({ id: customerId, object: 'customer', address: { country: 'FR' }, livemode })
+  }
   fake.put(
-    { id: customerId, object: 'customer', address: { country: 'FR' }, livemode },
     {
       id: paymentIntentId,
       object: 'payment_intent',

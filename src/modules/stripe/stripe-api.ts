@@ -156,3 +156,43 @@ export function subscriptionIdOfInvoice(invoice: Stripe.Invoice): string | null 
 export function paymentIntentIdOf(value: string | { id: string } | null | undefined): string | null {
   return value == null ? null : typeof value === 'string' ? value : value.id
 }
+
+/** What a customer bought: every subscription, and the succeeded payments that paid no invoice. */
+export interface CustomerPurchaseIds {
+  subscriptions: string[]
+  payments: string[]
+}
+
+/**
+ * The purchases of a Stripe customer, oldest first. A payment intent that paid a subscription's invoice is
+ * part of that subscription's history, so it is not listed again as a one-time purchase.
+ */
+export async function listCustomerPurchases(
+  client: Stripe,
+  customerId: string,
+): Promise<Result<CustomerPurchaseIds, StripeFetchFailure>> {
+  try {
+    const subscriptions = await collect(
+      client.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }),
+    )
+    const intents = await collect(client.paymentIntents.list({ customer: customerId, limit: 100 }))
+    const payments: string[] = []
+    for (const intent of intents.filter((candidate) => candidate.status === 'succeeded')) {
+      const paid = await client.invoicePayments.list({
+        payment: { type: 'payment_intent', payment_intent: intent.id },
+        limit: 1,
+      })
+      if (paid.data.length === 0) payments.push(intent.id)
+    }
+    const oldestFirst = <T extends { created: number; id: string }>(items: T[]) =>
+      [...items].sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : 1))
+    return ok({
+      subscriptions: oldestFirst(subscriptions).map((subscription) => subscription.id),
+      payments: oldestFirst(intents.filter((intent) => payments.includes(intent.id))).map(
+        (intent) => intent.id,
+      ),
+    })
+  } catch (error) {
+    return fail(classify(error))
+  }
+}

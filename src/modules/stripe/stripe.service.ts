@@ -12,6 +12,7 @@ import {
   createStripeClient,
   fetchOneTimePayment,
   fetchSubscriptionHistory,
+  listCustomerPurchases,
   paymentIntentIdOf,
   type StripeApiSettings,
   type StripeFetchFailure,
@@ -131,6 +132,19 @@ export function createStripeService(deps: {
   }
 
   return {
+    /** The `sub_…` and `pi_…` ids of everything a Stripe customer bought, oldest first. */
+    async customerPurchases(appId: string, customerId: string): Promise<Result<string[], StripeFailure>> {
+      const client = await clientFor(appId)
+      if (!client) return fail({ kind: 'secret_key_not_found' })
+      const listed = await listCustomerPurchases(client, customerId)
+      if (!listed.ok) return fail({ kind: 'stripe', failure: listed.error })
+      return ok([...listed.value.subscriptions, ...listed.value.payments])
+    },
+
+    async hasSecretKey(appId: string): Promise<boolean> {
+      return (await repo.credential(appId, 'stripeSecretKey')) !== null
+    },
+
     /** Validates a `sub_…` or `pi_…` token and imports its history into the customer user id's profile. */
     async validate(
       appId: string,
