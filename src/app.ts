@@ -157,6 +157,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       entitlements: services.entitlements,
       dashboard: services.dashboardReads,
       webhooks: services.webhooks,
+      stripeImports: services.stripeImports,
       stats: services.stats,
       clock: services.clock,
       defaultRateLimitPerMinute: config.DEFAULT_RATE_LIMIT_PER_MINUTE,

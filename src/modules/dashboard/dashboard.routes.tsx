@@ -19,6 +19,7 @@ import {
   SIGN_IN_COOKIE,
   sameSecret,
 } from './dashboard-session.ts'
+import { type DashboardStripeDeps, dashboardStripeRoutes } from './dashboard-stripe.routes.tsx'
 import { type DashboardWebhooksDeps, dashboardWebhooksRoutes } from './dashboard-webhooks.routes.tsx'
 import { renderPage } from './pages/layout.tsx'
 import { MessagePage, SignInPage } from './pages/sign-in-page.tsx'
@@ -30,7 +31,8 @@ import { MessagePage, SignInPage } from './pages/sign-in-page.tsx'
 
 export interface DashboardDeps
   extends Omit<DashboardProfilesDeps, 'tools'>,
-    Omit<DashboardWebhooksDeps, 'tools'> {
+    Omit<DashboardWebhooksDeps, 'tools'>,
+    Omit<DashboardStripeDeps, 'tools'> {
   operator: OperatorService
   apps: AppsService
   catalog: CatalogService
@@ -261,5 +263,6 @@ export function dashboardRoutes(deps: DashboardDeps) {
     await app.register(dashboardCatalogRoutes({ ...deps, tools }))
     await app.register(dashboardProfilesRoutes({ ...deps, tools }))
     await app.register(dashboardWebhooksRoutes({ ...deps, tools }))
+    await app.register(dashboardStripeRoutes({ ...deps, tools }))
   }
 }

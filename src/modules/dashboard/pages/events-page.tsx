@@ -1,8 +1,8 @@
 import type { AppRow } from '../../apps/apps.repository.ts'
 import type { EventFilter, EventLine } from '../dashboard.repository.ts'
-import { Page, type PageContext, Table } from './layout.tsx'
+import { Page, type PageContext, Table, utcTime } from './layout.tsx'
 
-const when = (value: Date) => `${value.toISOString().slice(0, 19).replace('T', ' ')} UTC`
+const when = utcTime
 
 export function EventsPage(props: {
   context: PageContext

@@ -7,6 +7,10 @@ export interface PageContext {
   csrfToken: string | null
 }
 
+/** A moment as the dashboard shows it: UTC to the second; a dash when there is none. */
+export const utcTime = (value: Date | null) =>
+  value ? `${value.toISOString().slice(0, 19).replace('T', ' ')} UTC` : '—'
+
 export function renderPage(node: preact.VNode): string {
   return `<!doctype html>${renderToString(node)}`
 }
@@ -63,7 +67,7 @@ export function Page(props: {
   )
 }
 
-export type AppSection = 'overview' | 'keys' | 'catalog' | 'profiles' | 'events' | 'webhooks'
+export type AppSection = 'overview' | 'keys' | 'catalog' | 'profiles' | 'events' | 'webhooks' | 'stripe'
 
 const APP_SECTIONS: { section: AppSection; label: string; path: string }[] = [
   { section: 'overview', label: 'Overview', path: '' },
@@ -72,6 +76,7 @@ const APP_SECTIONS: { section: AppSection; label: string; path: string }[] = [
   { section: 'profiles', label: 'Profiles', path: '/profiles' },
   { section: 'events', label: 'Events', path: '/events' },
   { section: 'webhooks', label: 'Webhooks', path: '/webhooks' },
+  { section: 'stripe', label: 'Stripe', path: '/stripe' },
 ]
 
 function AppNav({ app }: { app: { id: string; name: string; section: AppSection } }) {

@@ -11,10 +11,10 @@ import {
   type PageContext,
   PostForm,
   Table,
+  utcTime,
 } from './layout.tsx'
 
-const when = (value: Date | null) =>
-  value ? `${value.toISOString().slice(0, 19).replace('T', ' ')} UTC` : '—'
+const when = utcTime
 
 export type EnvironmentKey = 'production' | 'sandbox'
 
