@@ -3,8 +3,10 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { startFakeStripe } from '../support/fake-stripe.ts'
 import { buildTestApp, TEST_ADMIN_TOKEN } from '../support/harness.ts'
-import { subscriptionBody } from '../support/purchases.ts'
+import { createProduct, subscriptionBody } from '../support/purchases.ts'
+import { DAY, putSubscription } from '../support/stripe-fixtures.ts'
 import { startReceiver } from '../support/webhook-receiver.ts'
 
 /**
@@ -19,8 +21,9 @@ if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM} is mis
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-results')
 mkdirSync(SHOTS, { recursive: true })
 
+const stripe = await startFakeStripe()
 const h = await buildTestApp({
-  env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '2' },
+  env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_SECONDS: '2', STRIPE_API_URL: stripe.url },
   ownDatabase: true,
 })
 const receiver = await startReceiver()
@@ -37,6 +40,7 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
     baseUrl = await h.app.listen({ port: 0, host: '127.0.0.1' })
     // As in `npm start`: the delivery worker sends what the dashboard's actions queue.
     h.services.webhooks.worker.start()
+    h.services.stripeImportWorker.start(() => {})
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -59,6 +63,7 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
   after(async () => {
     await browser?.close()
     await h.services.webhooks.worker.stop()
+    await h.services.stripeImportWorker.stop()
   })
 
   const shot = (name: string) =>
@@ -182,9 +187,43 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
     await shot('08-webhooks')
   })
 
+  it("imports a Stripe customer's purchases and follows the import to its outcome", async () => {
+    const settings = await h.admin({
+      method: 'PATCH',
+      url: `/admin/v1/apps/${appId}/settings`,
+      payload: { stripe_secret_key: stripe.secretKey },
+    })
+    assert.equal(settings.statusCode, 200, settings.body)
+    await createProduct(h, appId, {
+      product_id: 'stripe_monthly',
+      access_level_id: 'premium',
+      type: 'subscription',
+      period: 'P1M',
+      store_products: [{ store: 'stripe', store_product_id: 'prod_Monthly' }],
+    })
+    const start = Math.floor(Date.now() / 1000) - DAY
+    const bought = putSubscription(stripe, { periods: [{ start, end: start + 30 * DAY, amount: 999 }] })
+    await page.getByRole('link', { name: 'Stripe' }).click()
+    await field('Customer user id').fill('stripe-buyer')
+    await field('Stripe customer id').fill(bought.customerId)
+    await page.getByRole('button', { name: 'Start the import' }).click()
+    // The page refreshes itself while the import runs, until it tells the outcome.
+    await page.getByText('The import finished.').waitFor({ timeout: 15_000 })
+    await page.getByText('1 of 1 purchase handled.').waitFor()
+    await shot('09-stripe-import')
+    await page.getByRole('link', { name: 'Profiles' }).click()
+    await field('Customer user id, profile id or email').fill('stripe-buyer')
+    await page.getByRole('button', { name: 'Search' }).click()
+    await page.getByRole('link', { name: 'stripe-buyer' }).click()
+    await page
+      .getByText(bought.invoiceIds[0] as string)
+      .first()
+      .waitFor()
+  })
+
   it('works at phone width: labelled fields, reachable by keyboard, nothing wider than the screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
-    for (const path of ['', '/keys', '/catalog', '/profiles', '/events', '/webhooks']) {
+    for (const path of ['', '/keys', '/catalog', '/profiles', '/events', '/webhooks', '/stripe']) {
       await page.goto(`${baseUrl}/dashboard/apps/${appId}${path}`)
       const problems = await page.evaluate(() => {
         const found: string[] = []
@@ -203,6 +242,6 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
     await page.keyboard.press('Tab')
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content')
     await page.goto(`${baseUrl}/dashboard/apps/${appId}/profiles`)
-    await shot('09-phone-profiles')
+    await shot('10-phone-profiles')
   })
 })
