@@ -202,6 +202,7 @@ export function StripeImportPage(props: { context: PageContext; app: AppRow; job
           action={`${base}/imports/${job.id}/again`}
           context={props.context}
           label="Run the import again"
+          class="actions"
         >
           <button type="submit">Run it again</button>
         </PostForm>
