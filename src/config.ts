@@ -92,6 +92,13 @@ export const ConfigSchema = Type.Object({
     default: 20,
     description: 'How long one request to Stripe or Paddle may take before the import fails (seconds)',
   }),
+  STATS_ROLLUP_LAG_SECONDS: Type.Number({
+    minimum: 1,
+    maximum: 3600,
+    default: 60,
+    description:
+      'How old the newest events must be before the stats rollup counts them; longer than any write transaction (seconds)',
+  }),
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -110,6 +117,7 @@ const NUMBER_KEYS = new Set([
   'WEBHOOK_RETRY_BASE_SECONDS',
   'WEBHOOK_TIMEOUT_SECONDS',
   'STORE_API_TIMEOUT_SECONDS',
+  'STATS_ROLLUP_LAG_SECONDS',
 ])
 
 /** Reads the known variables from `env`; unknown variables are ignored, empty strings count as unset. */

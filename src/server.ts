@@ -7,6 +7,7 @@ import type { Config } from './config.ts'
 import { databaseTargetFrom } from './db/database-target.ts'
 import { openDatabase } from './db/open-database.ts'
 import { startScheduler } from './modules/entitlements/scheduler.ts'
+import { startEventRollupWorker } from './modules/stats/event-rollup-worker.ts'
 import { createServices } from './services.ts'
 
 function createLogger(config: Config) {
@@ -31,6 +32,7 @@ export async function serve(config: Config): Promise<void> {
   let phase: Phase = 'starting'
   let app: FastifyInstance | undefined
   let scheduler: ReturnType<typeof startScheduler> | undefined
+  let statsRollup: ReturnType<typeof startEventRollupWorker> | undefined
   let services: ReturnType<typeof createServices> | undefined
   try {
     services = createServices(database, { config })
@@ -43,6 +45,7 @@ export async function serve(config: Config): Promise<void> {
       else logger.info({ signal }, 'stopping: finishing in-flight requests')
       phase = 'stopping'
       await scheduler?.stop()
+      await statsRollup?.stop()
       await server.close()
       await running.webhooks.worker.stop()
       await running.stripeImportWorker.stop()
@@ -58,6 +61,7 @@ export async function serve(config: Config): Promise<void> {
     const firstStart = await bootstrap(running, config)
     phase = 'ready'
     scheduler = startScheduler(running.entitlements, logger)
+    statsRollup = startEventRollupWorker(running.statsRollup, logger)
     running.webhooks.worker.start((err) => logger.error({ err }, 'webhook delivery failed'))
     running.stripeImportWorker.start((err) => logger.error({ err }, 'a Stripe import failed; it runs again'))
 
@@ -69,6 +73,7 @@ export async function serve(config: Config): Promise<void> {
   } catch (error) {
     // A failed migration must not leave a port open that answers 503 forever.
     await scheduler?.stop().catch(() => {})
+    await statsRollup?.stop().catch(() => {})
     await services?.webhooks.worker.stop().catch(() => {})
     await services?.stripeImportWorker.stop().catch(() => {})
     await app?.close().catch(() => {})

@@ -18,6 +18,8 @@ import { createPaddleService } from './modules/paddle/paddle.service.ts'
 import { createProfilesRepository } from './modules/profiles/profiles.repository.ts'
 import { createProfilesService } from './modules/profiles/profiles.service.ts'
 import { createRefundSaverService } from './modules/refund-saver/refund-saver.service.ts'
+import { createEventRollupRepository } from './modules/stats/event-rollup.repository.ts'
+import { createEventRollup } from './modules/stats/event-rollup.ts'
 import { createStatsRepository } from './modules/stats/stats.repository.ts'
 import { createStatsService } from './modules/stats/stats.service.ts'
 import { createStoreImporter } from './modules/stripe/store-import.ts'
@@ -38,10 +40,15 @@ type WebhookConfig = Pick<
   'WEBHOOK_RETRY_BASE_SECONDS' | 'WEBHOOK_TIMEOUT_SECONDS' | 'WEBHOOK_ALLOW_PRIVATE'
 >
 type StoreApiConfig = Pick<Config, 'STRIPE_API_URL' | 'PADDLE_API_URL' | 'STORE_API_TIMEOUT_SECONDS'>
+type StatsConfig = Pick<Config, 'STATS_ROLLUP_LAG_SECONDS'>
 
 export function createServices(
   database: DatabaseHandle,
-  options: { clock?: Clock; ids?: IdGenerator; config?: Partial<WebhookConfig & StoreApiConfig> } = {},
+  options: {
+    clock?: Clock
+    ids?: IdGenerator
+    config?: Partial<WebhookConfig & StoreApiConfig & StatsConfig>
+  } = {},
 ) {
   const clock = options.clock ?? systemClock
   const ids = options.ids ?? systemIds
@@ -104,6 +111,11 @@ export function createServices(
       repo: createStatsRepository(database),
       clock,
       appExists: (appId) => webhooksRepository.appExists(appId),
+    }),
+    statsRollup: createEventRollup({
+      repo: createEventRollupRepository(database),
+      clock,
+      settings: { lagMs: (options.config?.STATS_ROLLUP_LAG_SECONDS ?? 60) * 1000 },
     }),
     integrationIdentifiers: createIntegrationIdentifiersService({ repo: profilesRepository, clock }),
     refundSaver: createRefundSaverService({ repo: profilesRepository, clock }),

@@ -470,6 +470,39 @@ export const stripeImports = pgTable(
   ],
 )
 
+/**
+ * Derived from `events`, never written by a request: the number of events of each UTC day and type, counted
+ * by the stats rollup worker up to its app's watermark (event_rollup_state). The overview reads these rows
+ * and counts the events past the watermark live, so the answer is exact whatever the worker's progress.
+ */
+export const eventDayCounts = pgTable(
+  'event_day_counts',
+  {
+    appId: uuid('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    environment: text('environment').notNull(),
+    /** The UTC day of the events' event_datetime (their business time, not when they were written). */
+    day: date('day', { mode: 'string' }).notNull(),
+    eventType: text('event_type').notNull(),
+    count: integer('count').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.appId, table.environment, table.day, table.eventType] })],
+)
+
+/** The stats rollup's progress in one app; the row is also what a worker claims (FOR UPDATE SKIP LOCKED). */
+export const eventRollupState = pgTable('event_rollup_state', {
+  appId: uuid('app_id')
+    .primaryKey()
+    .references(() => apps.id, { onDelete: 'cascade' }),
+  /** Every event of the app with feed_seq <= this is counted in event_day_counts, and no other. */
+  rolledUpTo: bigint('rolled_up_to', { mode: 'number' }).notNull().default(0),
+  /** The app's highest feed_seq seen at checkpoint_at: rolled up once the safety lag has passed. */
+  checkpointSeq: bigint('checkpoint_seq', { mode: 'number' }),
+  checkpointAt: timestamp('checkpoint_at', { withTimezone: true, mode: 'date' }),
+  updatedAt: updatedAt(),
+})
+
 export const schema = {
   operatorSettings,
   apps,
@@ -490,4 +523,6 @@ export const schema = {
   webhookAttempts,
   storePurchaseLinks,
   stripeImports,
+  eventDayCounts,
+  eventRollupState,
 }

@@ -2,7 +2,8 @@ import type { DatabaseHandle, PreparedStatement } from '../../db/open-database.t
 
 /**
  * The overview's figures, read from the stored projections: purchase chains for what is active now, store
- * transactions for revenue, events for what happened each day. Production only: sandbox purchases are tests.
+ * transactions for revenue, events (their daily rollup and the events not rolled up yet) for what happened
+ * each day. Production only: sandbox purchases are tests.
  */
 
 const statement = (name: string, text: string): PreparedStatement => ({ name, text })
@@ -24,14 +25,40 @@ const SQL = {
             and (state -> 'latest' ->> 'expiresAt')::timestamptz > $2::timestamptz
        ) active`,
   ),
-  /** One pass over the period's events: counts by UTC day and type, from which every event figure is made. */
+  watermark: statement(
+    'stats_rollup_watermark',
+    'select coalesce(max(rolled_up_to), 0)::text as seq from event_rollup_state where app_id = $1',
+  ),
+  /**
+   * The period's events by UTC day and type: the rollup's counters for the events up to the app's watermark
+   * (whole days: the period starts and ends at UTC midnight), plus the events past it counted live on
+   * events_app_feed_idx. Watermark, counters and live part come from one statement, so one snapshot: the
+   * worker moves the watermark and adds to the counters in one commit, and no event is counted twice or
+   * missed. $4 is the watermark read just before; it is at most the one this statement sees, so it changes
+   * no figure, but it gives the planner the real start of the range (with only the subquery it guesses a
+   * third of the app's events and may scan them all).
+   */
   eventCounts: statement(
     'stats_event_counts',
-    `select (event_datetime at time zone 'UTC')::date::text as day, event_type, count(*)::int as count
-       from events
-      where app_id = $1 and environment = 'Production'
-        and event_datetime >= $2::timestamptz and event_datetime < $3::timestamptz
-      group by 1, 2`,
+    `with mark as (
+       select coalesce(max(rolled_up_to), 0) as seq from event_rollup_state where app_id = $1
+     )
+     select t.day::text as day, t.event_type, sum(t.count)::int as count
+       from (
+         select c.day, c.event_type, c.count::bigint as count
+           from event_day_counts c
+          where c.app_id = $1 and c.environment = 'Production'
+            and c.day >= ($2::timestamptz at time zone 'UTC')::date
+            and c.day < ($3::timestamptz at time zone 'UTC')::date
+         union all
+         select (e.event_datetime at time zone 'UTC')::date, e.event_type, count(*)
+           from events e
+          where e.app_id = $1 and e.feed_seq > $4::bigint and e.feed_seq > (select seq from mark)
+            and e.environment = 'Production'
+            and e.event_datetime >= $2::timestamptz and e.event_datetime < $3::timestamptz
+          group by 1, 2
+       ) t
+      group by t.day, t.event_type`,
   ),
   dailyRevenue: statement(
     'stats_daily_revenue',
@@ -65,15 +92,24 @@ export function createStatsRepository({ rawQuery }: Pick<DatabaseHandle, 'rawQue
 
     /**
      * Figures by UTC day (YYYY-MM-DD) for [from, to), days without any left out, and the period's events by
-     * type.
+     * type. `from` and `to` are UTC midnights: the rollup counts whole days.
      */
     async period(
       appId: string,
       from: string,
       to: string,
     ): Promise<{ days: Map<string, DailyFigures>; eventsByType: Record<string, number> }> {
+      const eventCounts = async () => {
+        const [mark] = await rawQuery<{ seq: string }>(SQL.watermark, [appId])
+        return rawQuery<{ day: string; event_type: string; count: number }>(SQL.eventCounts, [
+          appId,
+          from,
+          to,
+          mark?.seq ?? '0',
+        ])
+      }
       const [events, revenue] = await Promise.all([
-        rawQuery<{ day: string; event_type: string; count: number }>(SQL.eventCounts, [appId, from, to]),
+        eventCounts(),
         rawQuery<{ day: string; revenue_usd: number }>(SQL.dailyRevenue, [appId, from, to]),
       ])
       const days = new Map<string, DailyFigures>()
