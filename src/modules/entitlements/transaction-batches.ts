@@ -66,7 +66,7 @@ export interface BatchDeps {
 }
 
 const MAX_BATCH = 64
-const MAX_BATCHES_IN_FLIGHT = 4
+const MAX_BATCHES_IN_FLIGHT = 2
 const asSharingMode = (value: string | undefined): SharingMode =>
   SHARING_MODES.includes(value as SharingMode) ? (value as SharingMode) : 'enabled'
 
