@@ -301,8 +301,30 @@ async function rowCounts(sql: postgres.Sql): Promise<Map<string, number>> {
   return counts
 }
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Scratch databases of earlier runs that were stopped before they could drop their own. */
+async function dropAbandonedDatabases(admin: postgres.Sql): Promise<void> {
+  const rows = await admin<{ datname: string }[]>`
+    select datname from pg_database where datname like 'entitle_bench_profile_%'`
+  for (const { datname } of rows) {
+    const pid = Number(datname.slice('entitle_bench_profile_'.length))
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) {
+      await admin.unsafe(`drop database if exists ${datname} with (force)`)
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const admin = postgres(BASE_URL, { max: 1, onnotice: () => {} })
+  await dropAbandonedDatabases(admin)
   await admin.unsafe(`drop database if exists ${DATABASE}`)
   await admin.unsafe(`create database ${DATABASE}`)
   const target = new URL(BASE_URL)
@@ -329,6 +351,10 @@ async function main(): Promise<void> {
     ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', 'src/main.ts', 'serve'],
     { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] },
   )
+  // Whatever ends this script (a closed pipe such as `| head`, Ctrl-C) must not leave the server running.
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
   const baseUrl = `http://127.0.0.1:${port}`
   try {
     for (let attempt = 0; ; attempt++) {
@@ -457,6 +483,10 @@ async function main(): Promise<void> {
     rmSync(profileDir, { recursive: true, force: true })
   }
 }
+
+// Exit (and so stop the server, above) on Ctrl-C, a kill, or a reader of the output that went away.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(130))
+process.stdout.on('error', () => process.exit(1))
 
 main().then(
   () => process.exit(0),
