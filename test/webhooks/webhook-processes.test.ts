@@ -36,11 +36,15 @@ interface Credentials {
   appId: string
 }
 
-/** The admin token and the default app's key, from whichever banner printed them. */
+/**
+ * The admin token and the default app's key, from whichever banners printed them: when the processes start
+ * together, one may generate the admin token while the other creates the default app.
+ */
 async function credentialsFrom(baseUrl: string, banners: string[]): Promise<Credentials> {
-  const banner = banners.find((text) => /adm_[A-Za-z0-9]{40}/.test(text)) ?? ''
-  const adminToken = /\n {2}(adm_[A-Za-z0-9]{40})\n/.exec(banner)?.[1]
-  const secretKey = /Api-Key (secret_live_[A-Za-z0-9]{40})/.exec(banner)?.[1]
+  const found = (pattern: RegExp) =>
+    banners.map((text) => pattern.exec(text)?.[1]).find((value) => value !== undefined)
+  const adminToken = found(/\n {2}(adm_[A-Za-z0-9]{40})\n/)
+  const secretKey = found(/Api-Key (secret_live_[A-Za-z0-9]{40})/)
   assert.ok(adminToken && secretKey, `no credentials in:\n${banners.join('\n---\n')}`)
   const apps = await fetch(`${baseUrl}/admin/v1/apps`, { headers: { authorization: `Bearer ${adminToken}` } })
   const appId = ((await apps.json()) as { data: { app_id: string }[] }).data[0]?.app_id
