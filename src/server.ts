@@ -8,6 +8,7 @@ import { databaseTargetFrom } from './db/database-target.ts'
 import { openDatabase } from './db/open-database.ts'
 import { startScheduler } from './modules/entitlements/scheduler.ts'
 import { startEventRollupWorker } from './modules/stats/event-rollup-worker.ts'
+import { startStripeImportWorker } from './modules/stripe/stripe-import-worker.ts'
 import { createServices } from './services.ts'
 
 function createLogger(config: Config) {
@@ -33,6 +34,7 @@ export async function serve(config: Config): Promise<void> {
   let app: FastifyInstance | undefined
   let scheduler: ReturnType<typeof startScheduler> | undefined
   let statsRollup: ReturnType<typeof startEventRollupWorker> | undefined
+  let stripeImports: ReturnType<typeof startStripeImportWorker> | undefined
   let services: ReturnType<typeof createServices> | undefined
   try {
     services = createServices(database, { config })
@@ -48,7 +50,7 @@ export async function serve(config: Config): Promise<void> {
       await statsRollup?.stop()
       await server.close()
       await running.webhooks.worker.stop()
-      await running.stripeImportWorker.stop()
+      await stripeImports?.stop()
       // A request whose client went away still has its write finishing: let it, then close the database.
       await running.entitlements.drain()
       await database.close()
@@ -63,7 +65,7 @@ export async function serve(config: Config): Promise<void> {
     scheduler = startScheduler(running.entitlements, logger)
     statsRollup = startEventRollupWorker(running.statsRollup, logger)
     running.webhooks.worker.start((err) => logger.error({ err }, 'webhook delivery failed'))
-    running.stripeImportWorker.start((err) => logger.error({ err }, 'a Stripe import failed; it runs again'))
+    stripeImports = startStripeImportWorker(running.stripeImports, logger)
 
     const address = server.server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT
@@ -75,7 +77,7 @@ export async function serve(config: Config): Promise<void> {
     await scheduler?.stop().catch(() => {})
     await statsRollup?.stop().catch(() => {})
     await services?.webhooks.worker.stop().catch(() => {})
-    await services?.stripeImportWorker.stop().catch(() => {})
+    await stripeImports?.stop().catch(() => {})
     await app?.close().catch(() => {})
     await database.close().catch(() => {})
     throw error

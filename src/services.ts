@@ -25,7 +25,6 @@ import { createStatsService } from './modules/stats/stats.service.ts'
 import { createStoreImporter } from './modules/stripe/store-import.ts'
 import { createStorePurchasesRepository } from './modules/stripe/store-purchases.repository.ts'
 import { createStripeService } from './modules/stripe/stripe.service.ts'
-import { createStripeImportWorker } from './modules/stripe/stripe-import-worker.ts'
 import { createStripeImportsRepository } from './modules/stripe/stripe-imports.repository.ts'
 import { createStripeImportsService } from './modules/stripe/stripe-imports.service.ts'
 import { createDeliveryWorker, DEFAULT_DELIVERY_SETTINGS } from './modules/webhooks/webhook-delivery.ts'
@@ -88,9 +87,7 @@ export function createServices(
     appExists: (appId) => webhooksRepository.appExists(appId),
     clock,
     ids,
-    onQueued: () => stripeImportWorker.wake(),
   })
-  const stripeImportWorker = createStripeImportWorker({ runNext: () => stripeImports.runNext() })
   return {
     database,
     clock,
@@ -124,7 +121,6 @@ export function createServices(
     entitlements,
     stripe,
     stripeImports,
-    stripeImportWorker,
     paddle: createPaddleService({
       repo: storePurchases,
       importer: storeImporter,

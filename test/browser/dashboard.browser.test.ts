@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { startStripeImportWorker } from '../../src/modules/stripe/stripe-import-worker.ts'
 import { startFakeStripe } from '../support/fake-stripe.ts'
 import { buildTestApp, TEST_ADMIN_TOKEN } from '../support/harness.ts'
 import { createProduct, subscriptionBody } from '../support/purchases.ts'
@@ -35,12 +36,13 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
   let baseUrl: string
   let appId = ''
   let secretKey = ''
+  let imports: ReturnType<typeof startStripeImportWorker> | undefined
 
   before(async () => {
     baseUrl = await h.app.listen({ port: 0, host: '127.0.0.1' })
     // As in `npm start`: the delivery worker sends what the dashboard's actions queue.
     h.services.webhooks.worker.start()
-    h.services.stripeImportWorker.start(() => {})
+    imports = startStripeImportWorker(h.services.stripeImports, { error: () => {} })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -63,7 +65,7 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
   after(async () => {
     await browser?.close()
     await h.services.webhooks.worker.stop()
-    await h.services.stripeImportWorker.stop()
+    await imports?.stop()
   })
 
   const shot = (name: string) =>

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { DataDirLockedError, lockDataDir } from '../../src/db/data-dir-lock.ts'
 import { createRateLimiter } from '../../src/http/rate-limiter.ts'
+import { startBackgroundLoop } from '../../src/platform/background-loop.ts'
 import { formatDateTime } from '../../src/platform/datetime.ts'
 import { generateApiKey, keyHint, randomBase62, secretsEqual } from '../../src/platform/secrets.ts'
 
@@ -99,5 +100,50 @@ describe('default PostgreSQL pool size', () => {
     assert.equal(defaultPoolSize(1), 4)
     assert.equal(defaultPoolSize(2), 4)
     assert.equal(defaultPoolSize(8), 16)
+  })
+})
+
+describe('background loop', () => {
+  const HOUR = 3_600_000
+
+  it('runs a round at once when woken, and another right after one that was woken while it ran', async () => {
+    let rounds = 0
+    let release: (() => void) | undefined
+    let roundStarted: (() => void) | undefined
+    // A round that does not start within 5 s never will: the loop rests for an hour.
+    const started = () =>
+      new Promise<void>((resolve, reject) => {
+        roundStarted = resolve
+        setTimeout(() => reject(new Error('no round started')), 5_000).unref()
+      })
+    const loop = startBackgroundLoop({
+      intervalMs: HOUR,
+      round: async () => {
+        rounds += 1
+        roundStarted?.()
+        await new Promise<void>((resolve) => (release = resolve))
+        return false
+      },
+      onError: (err) => assert.fail(String(err)),
+    })
+    try {
+      const first = started()
+      loop.wake()
+      await first
+      assert.equal(rounds, 1, 'woken: the hour of rest is cut short')
+      loop.wake()
+      const second = started()
+      release?.()
+      await second
+      assert.equal(rounds, 2, 'woken during a round: the next follows at once')
+      release?.()
+    } finally {
+      const stopping = loop.stop()
+      release?.()
+      await stopping
+    }
+    loop.wake()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(rounds, 2, 'a stopped loop stays stopped')
   })
 })

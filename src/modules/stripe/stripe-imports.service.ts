@@ -85,10 +85,9 @@ export function createStripeImportsService(deps: {
   appExists(appId: string): Promise<boolean>
   clock: Clock
   ids: IdGenerator
-  /** Told when an import is queued, so that this process's worker starts it at once. */
-  onQueued?: () => void
 }) {
   const { repo, stripe, clock, ids } = deps
+  const queuedListeners = new Set<() => void>()
   const leaseFromNow = () => new Date(clock.now().getTime() + IMPORT_LEASE_MS)
 
   function check(request: ImportRequest): StartFailure | null {
@@ -172,7 +171,7 @@ export function createStripeImportsService(deps: {
         tokens: request.tokens,
         createdAt: clock.now(),
       })
-      deps.onQueued?.()
+      for (const listener of queuedListeners) listener()
       return ok(job)
     },
 
@@ -183,6 +182,12 @@ export function createStripeImportsService(deps: {
     async list(appId: string, limit: number): Promise<Result<StripeImportRow[], { code: 'app_not_found' }>> {
       if (!isUuid(appId) || !(await deps.appExists(appId))) return fail({ code: 'app_not_found' })
       return ok(await repo.list(appId, limit))
+    },
+
+    /** Tells `listener` of each import queued through this service, so that a worker starts it at once. */
+    onQueued(listener: () => void): () => void {
+      queuedListeners.add(listener)
+      return () => queuedListeners.delete(listener)
     },
 
     /** Claims and runs the next import; false when there was none to run. */
