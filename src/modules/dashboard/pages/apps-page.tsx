@@ -4,6 +4,7 @@ import type { AppSettings } from '../../apps/apps.service.ts'
 import { maskedSecret } from '../../apps/apps.views.ts'
 import { BUNDLED_EXCHANGE_RATES_AS_OF, effectiveExchangeRates } from '../../apps/exchange-rates.ts'
 import {
+  DeleteInRow,
   Field,
   type FieldErrors,
   Notice,
@@ -99,17 +100,12 @@ export function AppPage(props: {
               </td>
               <td>{day(key.createdAt)}</td>
               <td>
-                <PostForm
+                <DeleteInRow
                   action={`${base}/keys/${key.id}/delete`}
                   context={props.context}
                   confirm={`Delete the key ${key.hint}? Requests that use it will be refused at once.`}
-                  class="inline"
                   label={`Delete the key ${key.hint}`}
-                >
-                  <button type="submit" class="danger">
-                    Delete
-                  </button>
-                </PostForm>
+                />
               </td>
             </tr>
           ))}

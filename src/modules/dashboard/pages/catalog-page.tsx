@@ -2,6 +2,7 @@ import type { AccessLevelRow, AppRow } from '../../apps/apps.repository.ts'
 import type { CatalogProduct } from '../../catalog/catalog.repository.ts'
 import { PERIODS, PRODUCT_TYPES } from '../../catalog/catalog.schemas.ts'
 import {
+  DeleteInRow,
   Field,
   type FieldErrors,
   Notice,
@@ -99,17 +100,12 @@ export function CatalogPage(props: {
                   ))}
                 </td>
                 <td>
-                  <PostForm
+                  <DeleteInRow
                     action={`${base}/products/${encodeURIComponent(product.productId)}/delete`}
                     context={props.context}
                     confirm={`Delete the product ${product.productId}?`}
-                    class="inline"
                     label={`Delete the product ${product.productId}`}
-                  >
-                    <button type="submit" class="danger">
-                      Delete
-                    </button>
-                  </PostForm>
+                  />
                 </td>
               </tr>
             ))}

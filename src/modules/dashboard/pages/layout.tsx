@@ -122,6 +122,23 @@ export function PostForm(props: {
   )
 }
 
+/** A Delete button of a table row, asking `confirm` before it posts to `action`. */
+export function DeleteInRow(props: { action: string; context: PageContext; confirm: string; label: string }) {
+  return (
+    <PostForm
+      action={props.action}
+      context={props.context}
+      confirm={props.confirm}
+      class="inline"
+      label={props.label}
+    >
+      <button type="submit" class="danger">
+        Delete
+      </button>
+    </PostForm>
+  )
+}
+
 export type FieldErrors = Record<string, string>
 
 /** A labelled input with its validation message, tied together for screen readers. */
