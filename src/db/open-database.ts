@@ -9,7 +9,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts'
-import { schema } from './schema.ts'
+import { schema } from './schema-all.ts'
 
 /** The one database type repositories accept; both engines' drivers satisfy it. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>

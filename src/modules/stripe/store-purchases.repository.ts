@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../../db/open-database.ts'
-import { apps, productStoreProducts, storePurchaseLinks, storeTransactions } from '../../db/schema.ts'
+import { apps, productStoreProducts, storeTransactions } from '../../db/schema.ts'
+import { storePurchaseLinks } from '../../db/schema-background.ts'
 import type { StoreCredentialField } from '../apps/apps.repository.ts'
 
 /**
