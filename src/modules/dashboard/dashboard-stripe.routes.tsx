@@ -30,8 +30,10 @@ export function dashboardStripeRoutes(deps: DashboardStripeDeps) {
     refused?: { errors: FieldErrors; values: ImportFormValues },
   ) {
     const { appId } = params(request)
-    const found = await deps.apps.getApp(appId)
-    const imports = await deps.stripeImports.list(appId, RECENT_IMPORTS)
+    const [found, imports] = await Promise.all([
+      deps.apps.getApp(appId),
+      deps.stripeImports.list(appId, RECENT_IMPORTS),
+    ])
     if (!found.ok || !imports.ok) return notFound(request, reply)
     return tools.html(
       reply,
