@@ -43,7 +43,7 @@ import {
 
 const T0 = new Date('2026-03-01T00:00:00.000Z')
 const clock = fixedClock(T0)
-const h = await buildTestApp({ clock })
+const h = await buildTestApp({ clock, ownDatabase: true })
 const reader = createProjectionReader(h.database)
 
 const HOUR = 3_600_000

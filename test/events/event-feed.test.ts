@@ -18,7 +18,7 @@ import {
 
 const T0 = new Date('2026-01-10T00:00:00Z')
 const clock = fixedClock(T0)
-const h = await buildTestApp({ clock })
+const h = await buildTestApp({ clock, ownDatabase: true })
 
 const UNKNOWN_APP = '01a21078-ec05-739b-9285-2f77f33a7ea3'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/

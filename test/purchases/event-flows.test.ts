@@ -17,7 +17,7 @@ import {
 
 // The event flows of the contract (§6.6): which events a change writes, in which order, with which payload.
 const clock = fixedClock(new Date('2026-01-10T00:00:00Z'))
-const h = await buildTestApp({ clock })
+const h = await buildTestApp({ clock, ownDatabase: true })
 const at = (iso: string) => clock.set(new Date(iso))
 const runJobs = () => h.services.entitlements.runDueJobs()
 

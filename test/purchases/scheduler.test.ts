@@ -11,7 +11,7 @@ import { buildTestApp, ENGINE } from '../support/harness.ts'
 import { eventTypesOf, newProfile, setTransaction, subscriptionBody } from '../support/purchases.ts'
 
 const clock = fixedClock(new Date('2026-01-10T00:00:00Z'))
-const h = await buildTestApp({ clock })
+const h = await buildTestApp({ clock, ownDatabase: true })
 
 /** A second worker, as another process would run it: on PostgreSQL with connections of its own. */
 async function secondWorker() {

@@ -55,7 +55,8 @@ export async function buildTestApp(
     /**
      * On PostgreSQL, a fresh database of the file's own instead of the shared one. For files that run the
      * webhook delivery worker: it claims every app's due deliveries, so on a shared database it would send
-     * other files' deliveries (and they its own).
+     * other files' deliveries (and they its own). Likewise for files that run due jobs on a clock of their
+     * own and check the events: another file's scheduler, at another time, would run their jobs early.
      */
     ownDatabase?: boolean
   } = {},
