@@ -352,6 +352,7 @@ export function createEntitlementsRepository(
         ),
         changes.at,
         changes.doneJobIds.join(','),
+        changes.profiles.map((profile) => profile.id).join(','),
       ])
     },
 

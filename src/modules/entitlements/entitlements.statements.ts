@@ -69,19 +69,36 @@ export const SQL = {
     `with keys as (
        select * from json_to_recordset($2::text::json)
          as k(store text, original text, txn text, product text)
-     ), chain as (
-       select c.state, c.end_events_written_for from purchase_chains c
-        where c.app_id = $1::uuid
-          and (c.store, c.store_original_transaction_id) in (select store, original from keys)
+     ),
+     -- One index lookup per key: a LATERAL subquery with LIMIT is not flattened into a join, which the planner
+     -- (its statistics taken while the tables were small) ran as a scan of all the app's chains and
+     -- transactions, so that every batch cost more than the one before as the app grew.
+     chain as (
+       select distinct on (c.store, c.store_original_transaction_id) c.state, c.end_events_written_for
+         from keys k cross join lateral (
+           select c.store, c.store_original_transaction_id, c.state, c.end_events_written_for
+             from purchase_chains c
+            where c.app_id = $1::uuid and c.store = k.store and c.store_original_transaction_id = k.original
+            limit 1
+         ) c
      ), txn as (
-       select t.store, t.store_transaction_id, t.store_original_transaction_id, t.purchase_id, t.profile_id,
+       select distinct on (t.store, t.store_transaction_id)
+              t.store, t.store_transaction_id, t.store_original_transaction_id, t.purchase_id, t.profile_id,
               t.record, t.price_usd, t.revenue_usd
-         from store_transactions t
-        where t.app_id = $1::uuid and (t.store, t.store_transaction_id) in (select store, txn from keys)
+         from keys k cross join lateral (
+           select * from store_transactions t
+            where t.app_id = $1::uuid and t.store = k.store and t.store_transaction_id = k.txn
+            limit 1
+         ) t
      ), product as (
-       select sp.store, sp.store_product_id, p.product_id, p.access_level_id, p.type
-         from product_store_products sp join products p on p.id = sp.product_uuid
-        where sp.app_id = $1::uuid and (sp.store, sp.store_product_id) in (select store, product from keys)
+       select distinct on (sp.store, sp.store_product_id)
+              sp.store, sp.store_product_id, p.product_id, p.access_level_id, p.type
+         from keys k cross join lateral (
+           select sp.store, sp.store_product_id, sp.product_uuid from product_store_products sp
+            where sp.app_id = $1::uuid and sp.store = k.store and sp.store_product_id = k.product
+            limit 1
+         ) sp
+         join products p on p.id = sp.product_uuid
      ), wanted as (
        select unnest(string_to_array(nullif($3, ''), ',')::uuid[]) as id
        union select id from profiles
@@ -142,7 +159,10 @@ export const SQL = {
               updated_at = $8::timestamptz
          from json_to_recordset($5::text::json)
            as x(id uuid, entitlements json, total_revenue_usd float8, event_seq bigint)
+        -- = any(array(...)) fetches the batch's profiles by primary key; a join alone was planned as a scan
+        -- of the app's profiles.
         where p.app_id = $1 and p.id = x.id
+          and p.id = any(string_to_array(nullif($10, ''), ',')::uuid[])
        returning 1
      ), new_events as (
        insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)
