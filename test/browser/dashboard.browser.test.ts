@@ -143,7 +143,9 @@ describe('the dashboard in a browser', { skip: available ? false : `no ${CHROMIU
     assert.equal(bought.status, 200, await bought.text())
     await page.reload()
     assert.equal(await page.locator('#active-subscriptions').textContent(), '1')
-    const bar = page.locator('#chart-new-title ~ svg rect').last()
+    // The bar of the purchase's UTC day, not the last one: between 00:00 and 01:00 UTC that is yesterday's.
+    const purchaseDay = new Date(now - 3_600_000).toISOString().slice(0, 10)
+    const bar = page.locator(`#chart-new-title ~ svg rect[data-date="${purchaseDay}"]`)
     assert.equal(await bar.getAttribute('data-value'), '1')
     await shot('05-overview')
 
