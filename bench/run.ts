@@ -67,7 +67,7 @@ const SELECTED_SCENARIOS = listFromEnv(
   SCENARIOS.map((scenario) => scenario.id),
 ).map((id) => SCENARIOS.find((scenario) => scenario.id === id) as Scenario)
 const SELECTED_ENGINES = listFromEnv<Engine>('BENCH_ENGINES', ['postgres', 'pglite'])
-const POSTGRES_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+const POSTGRES_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
 // A narrowed run (BENCH_SCENARIOS, BENCH_ENGINES) goes to a file of its own: latest.json is always a full run.
 const RESULTS_PATH = join(
   REPO_ROOT,
@@ -78,7 +78,7 @@ const RESULTS_PATH = join(
 )
 const ENTITLE_MAIN = 'src/main.ts'
 
-const cleanups: Array<() => void> = []
+const cleanups: Array<() => void | Promise<void>> = []
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`)
@@ -100,6 +100,32 @@ async function postgresProblem(url: string): Promise<string | null> {
     return (error as Error).message || String(error)
   } finally {
     await client.end({ timeout: 1 }).catch(() => {})
+  }
+}
+
+/**
+ * A database of the run's own on the server of `url`, dropped at the end: every run starts from the same
+ * empty tables (rows left by earlier runs would change what is measured), and the bench never touches the
+ * database the test suite uses.
+ */
+async function createScratchDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `entitle_bench_${process.pid}_${Date.now().toString(36)}`
+  const client = postgres(url, { max: 1, onnotice: () => {} })
+  await client.unsafe(`create database ${name}`)
+  let dropped = false
+  const scratchUrl = new URL(url)
+  scratchUrl.pathname = `/${name}`
+  return {
+    url: scratchUrl.toString(),
+    drop: async () => {
+      if (dropped) return
+      dropped = true
+      try {
+        await client.unsafe(`drop database if exists ${name} with (force)`)
+      } finally {
+        await client.end({ timeout: 1 })
+      }
+    },
   }
 }
 
@@ -277,7 +303,13 @@ async function main(): Promise<number> {
       )
       engines.push({ engine: 'postgres', status: 'skipped', reason: 'PostgreSQL unreachable', scenarios: [] })
     } else {
-      engines.push(await runEngine('postgres', { DATABASE_URL: POSTGRES_URL }))
+      const scratch = await createScratchDatabase(POSTGRES_URL)
+      cleanups.push(scratch.drop)
+      try {
+        engines.push(await runEngine('postgres', { DATABASE_URL: scratch.url }))
+      } finally {
+        await scratch.drop()
+      }
     }
   }
 
@@ -326,7 +358,7 @@ async function shutdown(code: number): Promise<never> {
   await stopAllServers()
   for (const cleanup of cleanups) {
     try {
-      cleanup()
+      await cleanup()
     } catch {}
   }
   process.exit(code)
