@@ -75,16 +75,12 @@ describe('the load of a set-transaction batch', () => {
     const tenant = await h.createTenant('batch-write-plan')
     const buyers = await Promise.all(Array.from({ length: 40 }, () => newProfile(tenant)))
     const buyer = buyers[0] as (typeof buyers)[number]
-    const profiles = [
-      {
-        id: buyer.profileId,
-        entitlements: { chains: [], purchases: [], grants: [] },
-        total_revenue_usd: 0,
-        event_seq: 0,
-      },
-    ]
+    const profiles = [{ id: buyer.profileId, total_revenue_usd: 0, event_seq: 0 }]
+    const entitlements = JSON.stringify({ chains: [], purchases: [], grants: [] })
     const at = new Date().toISOString()
-    const written = ['[]', '[]', '[]', JSON.stringify(profiles), '[]', '[]', at, '', buyer.profileId]
+    const lists = ['[]', '[]', '[]', JSON.stringify(profiles), '[]', '[]']
+    const documents = ['', '', '', entitlements, '']
+    const written = [...lists, at, '', buyer.profileId, ...documents]
     const rows = await rowsRead(SQL.writeChanges.text, [tenant.appId, ...written], { rollBack: true })
     assert.ok((rows.get('profiles') ?? 0) <= 1, `profiles rows: ${rows.get('profiles')}`)
   })

@@ -127,6 +127,12 @@ export interface LoadedBatch {
   profiles: Map<string, LockedProfile>
 }
 
+/**
+ * JSON documents as one text, separated by U+001E: JSON.stringify escapes every control character, so the
+ * separator cannot occur inside a document (writeChanges splits on it).
+ */
+const documents = (values: unknown[]): string => values.map((value) => JSON.stringify(value)).join('\u001e')
+
 export function createEntitlementsRepository(
   database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>,
   options: {
@@ -298,14 +304,12 @@ export function createEntitlementsRepository(
             profile_id: entry.profileId,
             kind: entry.kind,
             recorded_at: entry.recordedAt,
-            entry,
           })),
         ),
         json(
           changes.chains.map((chain) => ({
             store: chain.state.store,
             store_original_transaction_id: chain.state.storeOriginalTransactionId,
-            state: chain.state,
             end_events_written_for: chain.endEventsWrittenFor,
           })),
         ),
@@ -316,7 +320,6 @@ export function createEntitlementsRepository(
             store_original_transaction_id: txn.storeOriginalTransactionId,
             purchase_id: txn.purchaseId,
             profile_id: txn.profileId,
-            record: txn.record,
             price_usd: txn.priceUsd,
             revenue_usd: txn.revenueUsd,
           })),
@@ -324,7 +327,6 @@ export function createEntitlementsRepository(
         json(
           changes.profiles.map((profile) => ({
             id: profile.id,
-            entitlements: profile.entitlements,
             total_revenue_usd: profile.totalRevenueUsd,
             event_seq: profile.eventSeq,
           })),
@@ -338,7 +340,6 @@ export function createEntitlementsRepository(
             event_type: event.eventType,
             event_datetime: event.eventDatetime,
             environment: event.environment,
-            payload: event.payload,
           })),
         ),
         json(
@@ -353,6 +354,11 @@ export function createEntitlementsRepository(
         changes.at,
         changes.doneJobIds.join(','),
         changes.profiles.map((profile) => profile.id).join(','),
+        documents(changes.entries),
+        documents(changes.chains.map((chain) => chain.state)),
+        documents(changes.transactions.map((txn) => txn.record)),
+        documents(changes.profiles.map((profile) => profile.entitlements)),
+        documents(changes.events.map((event) => event.payload)),
       ])
     },
 

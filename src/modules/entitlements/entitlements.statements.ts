@@ -121,22 +121,35 @@ export const SQL = {
             (select coalesce(json_agg(product), '[]'::json) from product) as products,
             (select coalesce(json_agg(locked), '[]'::json) from locked) as profiles`,
   ),
-  /** Every change of one write in one statement. Each list may be empty. */
+  /**
+   * Every change of one write in one statement. Each list may be empty. The documents (ledger entries,
+   * chain states, transaction records, profile entitlements, event payloads) travel apart from their
+   * rows' small fields, in $11-$15, joined by the record separator U+001E, which JSON text never holds raw,
+   * and ROWS FROM pairs the n-th document with the n-th row. Inside json_to_recordset each document was
+   * lexed three times (the cast, the walk, the field's own input); split out, once: in PostgreSQL the
+   * profile documents of a batch were written in half the time.
+   */
   writeChanges: statement(
     'ent_write_changes',
     `with ledger as (
        insert into ledger_entries (id, app_id, profile_id, kind, recorded_at, entry)
-       select x.id, $1, x.profile_id, x.kind, x.recorded_at, x.entry
-         from json_to_recordset($2::text::json)
-           as x(id uuid, profile_id uuid, kind text, recorded_at timestamptz, entry json, ordinal int)
+       select x.id, $1, x.profile_id, x.kind, x.recorded_at, x.entry::json
+         from rows from (
+           json_to_recordset($2::text::json)
+             as (id uuid, profile_id uuid, kind text, recorded_at timestamptz, ordinal int),
+           unnest(string_to_array($11, chr(30)))
+         ) as x(id, profile_id, kind, recorded_at, ordinal, entry)
         order by x.ordinal
        returning 1
      ), chains as (
        insert into purchase_chains (app_id, store, store_original_transaction_id, state, end_events_written_for,
                                     updated_at)
-       select $1, x.store, x.store_original_transaction_id, x.state, x.end_events_written_for, $8::timestamptz
-         from json_to_recordset($3::text::json)
-           as x(store text, store_original_transaction_id text, state json, end_events_written_for timestamptz)
+       select $1, x.store, x.store_original_transaction_id, x.state::json, x.end_events_written_for, $8::timestamptz
+         from rows from (
+           json_to_recordset($3::text::json)
+             as (store text, store_original_transaction_id text, end_events_written_for timestamptz),
+           unnest(string_to_array($12, chr(30)))
+         ) as x(store, store_original_transaction_id, end_events_written_for, state)
        on conflict (app_id, store, store_original_transaction_id) do update
          set state = excluded.state, end_events_written_for = excluded.end_events_written_for,
              updated_at = excluded.updated_at
@@ -145,20 +158,26 @@ export const SQL = {
        insert into store_transactions (app_id, store, store_transaction_id, store_original_transaction_id,
                                        purchase_id, profile_id, record, price_usd, revenue_usd, updated_at)
        select $1, x.store, x.store_transaction_id, x.store_original_transaction_id, x.purchase_id, x.profile_id,
-              x.record, x.price_usd, x.revenue_usd, $8::timestamptz
-         from json_to_recordset($4::text::json)
-           as x(store text, store_transaction_id text, store_original_transaction_id text, purchase_id uuid,
-                profile_id uuid, record json, price_usd float8, revenue_usd float8)
+              x.record::json, x.price_usd, x.revenue_usd, $8::timestamptz
+         from rows from (
+           json_to_recordset($4::text::json)
+             as (store text, store_transaction_id text, store_original_transaction_id text, purchase_id uuid,
+                 profile_id uuid, price_usd float8, revenue_usd float8),
+           unnest(string_to_array($13, chr(30)))
+         ) as x(store, store_transaction_id, store_original_transaction_id, purchase_id, profile_id, price_usd,
+                revenue_usd, record)
        on conflict (app_id, store, store_transaction_id) do update
          set purchase_id = excluded.purchase_id, profile_id = excluded.profile_id, record = excluded.record,
              price_usd = excluded.price_usd, revenue_usd = excluded.revenue_usd, updated_at = excluded.updated_at
        returning 1
      ), profile_updates as (
        update profiles p
-          set entitlements = x.entitlements, total_revenue_usd = x.total_revenue_usd, event_seq = x.event_seq,
-              updated_at = $8::timestamptz
-         from json_to_recordset($5::text::json)
-           as x(id uuid, entitlements json, total_revenue_usd float8, event_seq bigint)
+          set entitlements = x.entitlements::json, total_revenue_usd = x.total_revenue_usd,
+              event_seq = x.event_seq, updated_at = $8::timestamptz
+         from rows from (
+           json_to_recordset($5::text::json) as (id uuid, total_revenue_usd float8, event_seq bigint),
+           unnest(string_to_array($14, chr(30)))
+         ) as x(id, total_revenue_usd, event_seq, entitlements)
         -- = any(array(...)) fetches the batch's profiles by primary key; a join alone was planned as a scan
         -- of the app's profiles.
         where p.app_id = $1 and p.id = x.id
@@ -166,10 +185,14 @@ export const SQL = {
        returning 1
      ), new_events as (
        insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)
-       select x.id, $1, x.profile_id, x.profile_seq, x.event_type, x.event_datetime, x.environment, x.payload
-         from json_to_recordset($6::text::json)
-           as x(id uuid, profile_id uuid, profile_seq bigint, event_type text, event_datetime timestamptz,
-                environment text, payload json, ordinal int)
+       select x.id, $1, x.profile_id, x.profile_seq, x.event_type, x.event_datetime, x.environment,
+              x.payload::json
+         from rows from (
+           json_to_recordset($6::text::json)
+             as (id uuid, profile_id uuid, profile_seq bigint, event_type text, event_datetime timestamptz,
+                 environment text, ordinal int),
+           unnest(string_to_array($15, chr(30)))
+         ) as x(id, profile_id, profile_seq, event_type, event_datetime, environment, ordinal, payload)
         order by x.ordinal
        returning id, event_type, environment
      ), new_deliveries as (
