@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test'
 import { DataDirLockedError, lockDataDir } from '../../src/db/data-dir-lock.ts'
 import { createRateLimiter } from '../../src/http/rate-limiter.ts'
 import { startBackgroundLoop } from '../../src/platform/background-loop.ts'
-import { formatDateTime } from '../../src/platform/datetime.ts'
+import { formatDateTime, formatInstant } from '../../src/platform/datetime.ts'
+import { isUuid, systemIds } from '../../src/platform/ids.ts'
 import { generateApiKey, keyHint, randomBase62, secretsEqual } from '../../src/platform/secrets.ts'
 
 describe('rate limiter', () => {
@@ -58,6 +59,34 @@ describe('secrets', () => {
 describe('datetime format', () => {
   it('uses microseconds and an explicit +00:00 offset', () => {
     assert.equal(formatDateTime(new Date('2024-12-24T10:50:23.123Z')), '2024-12-24T10:50:23.123000+00:00')
+  })
+
+  it('formats an instant given as text like the Date it names, whatever its form', () => {
+    for (const value of [
+      '2024-12-24T10:50:23.123Z',
+      '2024-12-24T10:50:23Z',
+      '2024-12-24T12:50:23.123+02:00',
+      '+012024-12-24T10:50:23.123Z',
+      '1969-07-20T20:17:40.000Z',
+    ]) {
+      assert.equal(formatInstant(value), formatDateTime(new Date(value)), value)
+    }
+  })
+})
+
+describe('ids', () => {
+  it('are version 7 UUIDs, each greater than the one before, across many refills of the random buffer', () => {
+    let previous = ''
+    const seen = new Set<string>()
+    for (let i = 0; i < 20_000; i += 1) {
+      const id = systemIds.uuid()
+      assert.ok(isUuid(id) && id[14] === '7', id)
+      assert.ok(id > previous, `${id} after ${previous}`)
+      previous = id
+      seen.add(id.slice(-12))
+    }
+    // The random tail: no repeats among 20,000 (a stuck buffer would repeat every 1,024 draws).
+    assert.equal(seen.size, 20_000)
   })
 })
 

@@ -1,4 +1,4 @@
-import { formatDateTime } from '../../platform/datetime.ts'
+import { formatDateTime, formatInstant } from '../../platform/datetime.ts'
 import type { EventDraft } from './apply-entry.ts'
 import { isTrialTransaction } from './apply-entry.ts'
 import { type ProfileEntitlements, SERVER_SIDE_PRODUCT, SERVER_SIDE_STORE } from './entitlement-model.ts'
@@ -34,7 +34,7 @@ export interface BuiltEvent {
 }
 
 const iso = (value: string | null | undefined): string | null =>
-  value === null || value === undefined ? null : formatDateTime(new Date(value))
+  value === null || value === undefined ? null : formatInstant(value)
 
 function days(from: string, to: string | null): string | null {
   if (to === null) return null

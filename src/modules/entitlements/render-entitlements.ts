@@ -1,4 +1,4 @@
-import { formatDateTime } from '../../platform/datetime.ts'
+import { formatInstant } from '../../platform/datetime.ts'
 import type {
   WireAccessLevel,
   WireNonSubscription,
@@ -19,7 +19,7 @@ import {
  * time only decides which of a level's sources is in force and whether a grace period still runs.
  */
 
-const iso = (value: string | null): string | null => (value === null ? null : formatDateTime(new Date(value)))
+const iso = (value: string | null): string | null => (value === null ? null : formatInstant(value))
 
 /** When the access of a held chain ends, before any per-profile cut; null: it does not end. */
 export function chainAccessEnd(chain: Pick<HeldChain, 'kind' | 'latest'>): string | null {
