@@ -77,6 +77,50 @@ describe('scheduler', () => {
     assert.equal(types.filter((type) => type === 'subscription_expired').length, 1)
     assert.equal(types.at(-1), 'access_level_updated')
   })
+
+  it('a renewal leaves the expiry job where it was; at that time the job follows the new end, silently', async () => {
+    clock.set(new Date('2026-04-01T00:00:00Z'))
+    const tenant = await h.createTenant()
+    const profile = await newProfile(tenant)
+    const first = subscriptionBody({
+      purchased_at: '2026-04-01T00:00:00Z',
+      originally_purchased_at: '2026-04-01T00:00:00Z',
+      expires_at: '2026-05-01T00:00:00Z',
+    })
+    assert.equal((await setTransaction(tenant, profile.headers, first)).statusCode, 200)
+    const dueOfJob = async () => {
+      const rows = await h.database.rawQuery<{ due_at: Date | string }>(
+        { name: '', text: 'select due_at from scheduled_jobs where app_id = $1 and profile_id = $2' },
+        [tenant.appId, profile.profileId],
+      )
+      assert.equal(rows.length, 1)
+      return new Date((rows[0] as { due_at: Date | string }).due_at).toISOString()
+    }
+    const firstDue = await dueOfJob()
+    assert.ok(firstDue >= '2026-05-01T00:00:00.000Z' && firstDue < '2026-05-02', firstDue)
+
+    clock.set(new Date('2026-04-30T00:00:00Z'))
+    const renewal = {
+      ...first,
+      store_transaction_id: `${first.store_transaction_id}-2`,
+      purchased_at: '2026-04-30T00:00:00Z',
+      expires_at: '2026-05-31T00:00:00Z',
+    }
+    assert.equal((await setTransaction(tenant, profile.headers, renewal)).statusCode, 200)
+    // Not rewritten by the renewal.
+    assert.equal(await dueOfJob(), firstDue)
+
+    clock.set(new Date(Date.parse(firstDue) + 1000))
+    await h.services.entitlements.runDueJobs()
+    const secondDue = await dueOfJob()
+    assert.ok(secondDue >= '2026-05-31T00:00:00.000Z' && secondDue < '2026-06-01', secondDue)
+    assert.ok(!(await eventTypesOf(h, tenant.appId, profile.profileId)).includes('subscription_expired'))
+
+    clock.set(new Date(Date.parse(secondDue) + 1000))
+    await h.services.entitlements.runDueJobs()
+    const types = await eventTypesOf(h, tenant.appId, profile.profileId)
+    assert.equal(types.filter((type) => type === 'subscription_expired').length, 1)
+  })
 })
 
 describe('shutdown', () => {

@@ -362,6 +362,10 @@ export function createEntitlementsRepository(
       ])
     },
 
+    async moveJob(query: RawQuery, appId: string, jobId: string, dueAt: string): Promise<void> {
+      await query(SQL.moveJob, [appId, jobId, dueAt])
+    },
+
     async claimDueJob(query: RawQuery, now: string): Promise<JobRow | null> {
       const [row] = await query<{
         id: string

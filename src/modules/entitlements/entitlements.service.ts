@@ -307,6 +307,20 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       const chainRow = await repo.chain(query, job.appId, store, originalId)
       const chain = chainRow?.state
       const end = chain ? chainAccessEnd(chain) : null
+      // A renewal moved the end later and left the job here (writes move it only earlier): follow the end.
+      if (
+        chainRow &&
+        chain &&
+        end !== null &&
+        chainRow.endEventsWrittenFor !== end &&
+        chain.latest.refundedAt === null
+      ) {
+        const due = endEventsDueAt(chain, end)
+        if (due > job.dueAt) {
+          await repo.moveJob(query, job.appId, job.id, due)
+          return true
+        }
+      }
       // A later write moved the end or already told it: this job is stale.
       if (
         !chainRow ||

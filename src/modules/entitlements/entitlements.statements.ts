@@ -209,7 +209,10 @@ export const SQL = {
        select x.id, $1, x.profile_id, x.kind, x.subject, x.due_at
          from json_to_recordset($7::text::json)
            as x(id uuid, profile_id uuid, kind text, subject text, due_at timestamptz)
+       -- A chain's end moved later (a renewal, nearly every write) leaves its job where it is: the scheduler
+       -- moves it on when it fires (moveJob). Only an earlier end, or another kind of job, moves it here.
        on conflict (app_id, profile_id, kind, subject) do update set due_at = excluded.due_at
+         where excluded.due_at < scheduled_jobs.due_at or excluded.kind <> 'chain_end'
        returning 1
      ), done_jobs as (
        delete from scheduled_jobs where id = any(string_to_array(nullif($9, ''), ',')::uuid[])
@@ -225,6 +228,10 @@ export const SQL = {
     'ent_chain',
     `select state, end_events_written_for from purchase_chains
       where app_id = $1 and store = $2 and store_original_transaction_id = $3`,
+  ),
+  moveJob: statement(
+    'ent_move_job',
+    'update scheduled_jobs set due_at = $3::timestamptz where app_id = $1 and id = $2',
   ),
   claimDueJob: statement(
     'ent_claim_due_job',
