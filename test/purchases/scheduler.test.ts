@@ -21,6 +21,21 @@ async function secondWorker() {
   return createEntitlementsService({ repo: createEntitlementsRepository(database), clock, ids: systemIds })
 }
 
+/** A new tenant and profile holding a subscription bought at `from` (the clock set there) until `to`. */
+async function buyerWithSubscription(from: string, to: string, overrides: Record<string, unknown> = {}) {
+  clock.set(new Date(from))
+  const tenant = await h.createTenant()
+  const profile = await newProfile(tenant)
+  const body = subscriptionBody({
+    purchased_at: from,
+    originally_purchased_at: from,
+    expires_at: to,
+    ...overrides,
+  })
+  assert.equal((await setTransaction(tenant, profile.headers, body)).statusCode, 200)
+  return { tenant, profile, body }
+}
+
 describe('scheduler', () => {
   it('workers running side by side write each expiry once', async () => {
     clock.set(new Date('2026-01-10T00:00:00Z'))
@@ -59,17 +74,10 @@ describe('scheduler', () => {
   })
 
   it('a job whose chain is being written is left for the next round, not waited for', async () => {
-    clock.set(new Date('2026-03-01T00:00:00Z'))
-    const tenant = await h.createTenant()
-    const profile = await newProfile(tenant)
-    const body = subscriptionBody({
-      purchased_at: '2026-03-01T00:00:00Z',
-      originally_purchased_at: '2026-03-01T00:00:00Z',
-      expires_at: '2026-03-05T00:00:00Z',
+    const { tenant, profile } = await buyerWithSubscription('2026-03-01T00:00:00Z', '2026-03-05T00:00:00Z', {
       renew_status: false,
       renew_status_changed_at: '2026-03-01T00:00:01Z',
     })
-    assert.equal((await setTransaction(tenant, profile.headers, body)).statusCode, 200)
     clock.set(new Date('2026-03-05T00:00:01Z'))
     await h.services.entitlements.runDueJobs()
     await h.services.entitlements.runDueJobs()
@@ -79,15 +87,11 @@ describe('scheduler', () => {
   })
 
   it('a renewal leaves the expiry job where it was; at that time the job follows the new end, silently', async () => {
-    clock.set(new Date('2026-04-01T00:00:00Z'))
-    const tenant = await h.createTenant()
-    const profile = await newProfile(tenant)
-    const first = subscriptionBody({
-      purchased_at: '2026-04-01T00:00:00Z',
-      originally_purchased_at: '2026-04-01T00:00:00Z',
-      expires_at: '2026-05-01T00:00:00Z',
-    })
-    assert.equal((await setTransaction(tenant, profile.headers, first)).statusCode, 200)
+    const {
+      tenant,
+      profile,
+      body: first,
+    } = await buyerWithSubscription('2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z')
     const dueOfJob = async () => {
       const rows = await h.database.rawQuery<{ due_at: Date | string }>(
         { name: '', text: 'select due_at from scheduled_jobs where app_id = $1 and profile_id = $2' },
