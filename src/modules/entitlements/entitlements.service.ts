@@ -307,28 +307,16 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
       const chainRow = await repo.chain(query, job.appId, store, originalId)
       const chain = chainRow?.state
       const end = chain ? chainAccessEnd(chain) : null
-      // A renewal moved the end later and left the job here (writes move it only earlier): follow the end.
-      if (
-        chainRow &&
-        chain &&
-        end !== null &&
-        chainRow.endEventsWrittenFor !== end &&
-        chain.latest.refundedAt === null
-      ) {
-        const due = endEventsDueAt(chain, end)
-        if (due > job.dueAt) {
+      // No end any more, or already told: nothing left to do.
+      if (!chainRow || !chain || end === null || chainRow.endEventsWrittenFor === end)
+        return dropJob(query, job)
+      const due = endEventsDueAt(chain, end)
+      if (due !== job.dueAt) {
+        // A renewal moved the end later and left the job here (writes move it only earlier): follow the end.
+        if (due > job.dueAt && chain.latest.refundedAt === null) {
           await repo.moveJob(query, job.appId, job.id, due)
           return true
         }
-      }
-      // A later write moved the end or already told it: this job is stale.
-      if (
-        !chainRow ||
-        !chain ||
-        end === null ||
-        endEventsDueAt(chain, end) !== job.dueAt ||
-        chainRow.endEventsWrittenFor === end
-      ) {
         return dropJob(query, job)
       }
       const profiles = await repo.lockProfiles(query, job.appId, chain.holders)

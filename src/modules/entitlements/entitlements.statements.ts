@@ -211,6 +211,7 @@ export const SQL = {
            as x(id uuid, profile_id uuid, kind text, subject text, due_at timestamptz)
        -- A chain's end moved later (a renewal, nearly every write) leaves its job where it is: the scheduler
        -- moves it on when it fires (moveJob). Only an earlier end, or another kind of job, moves it here.
+       -- 'chain_end' is CHAIN_END_JOB of entitlements.service.ts.
        on conflict (app_id, profile_id, kind, subject) do update set due_at = excluded.due_at
          where excluded.due_at < scheduled_jobs.due_at or excluded.kind <> 'chain_end'
        returning 1
