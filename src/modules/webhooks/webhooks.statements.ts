@@ -43,10 +43,6 @@ export const SQL = {
   /**
    * Claims due deliveries and pushes each one's due time past the attempt's lease in the same statement: a
    * worker that dies mid-attempt leaves a delivery that falls due again when the lease ends, never a lost one.
-   */
-  /**
-   * Claims due deliveries and pushes each one's due time past the attempt's lease in the same statement: a
-   * worker that dies mid-attempt leaves a delivery that falls due again when the lease ends, never a lost one.
    * The event, the profile's custom attributes and the endpoint come back with it: one round trip a claim.
    */
   claimDue: statement(
