@@ -1,9 +1,11 @@
 import type { PreparedStatement } from '../../db/open-database.ts'
+import { sameAppSql } from '../../db/tenant-scope.ts'
 
 /**
  * The SQL of the entitlement engine. Statements are prepared and run raw: a batch of set transactions is a
  * few large statements, and building each with the query builder would cost more than running it. JSON
- * goes in as text (`$n::text::json`) so both drivers pass it unchanged; int8 comes out cast to int.
+ * goes in as text (`$n::text::json`) so both drivers pass it unchanged; int8 comes out cast to int. Profiles
+ * looked up by id check their app with `sameAppSql`, which keeps the lookup on the primary key.
  */
 
 export const statement = (name: string, text: string): PreparedStatement => ({ name, text })
@@ -17,6 +19,19 @@ const LATEST_INSTALLATION = `left join lateral (
      where d.profile_id = p.id order by d.updated_at desc limit 1
   ) i on true`
 
+/**
+ * The profiles of a list of ids, locked one by one in id order (so that writers never wait on each other
+ * in a cycle), each fetched by its primary key. A LATERAL subquery with LIMIT is planned per id; as
+ * = any(...) or as a join, a table without statistics was planned as a scan of the app's profiles (or
+ * of the table), which grew with the app and with every dead row version of a busy profile.
+ */
+const lockedProfilesById = (ids: string, app: string) => `select ${LOCKED_PROFILE_COLUMNS}
+  from (${ids} order by 1) w(id)
+  cross join lateral (
+    select * from profiles p where p.id = w.id and ${sameAppSql('p.app_id', app)} limit 1 for update
+  ) p
+  ${LATEST_INSTALLATION}`
+
 export const SQL = {
   accessLevelExists: statement(
     'ent_access_level_exists',
@@ -28,26 +43,22 @@ export const SQL = {
   ),
   lockProfiles: statement(
     'ent_lock_profiles',
-    `select ${LOCKED_PROFILE_COLUMNS}
-       from profiles p ${LATEST_INSTALLATION}
-      where p.app_id = $1 and p.id = any(string_to_array($2, ',')::uuid[])
-      order by p.id
-        for update of p`,
+    lockedProfilesById(`select distinct unnest(string_to_array($2, ',')::uuid[])`, '$1'),
   ),
   lockProfileById: statement(
     'ent_lock_profile_by_id',
     `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
-      where p.app_id = $1 and p.id = $2 for update of p`,
+      where ${sameAppSql('p.app_id', '$1')} and p.id = $2 for update of p`,
   ),
   // For the scheduler, which never waits for a profile a request holds: it comes back next round.
   tryLockProfile: statement(
     'ent_try_lock_profile',
     `select ${LOCKED_PROFILE_COLUMNS} from profiles p ${LATEST_INSTALLATION}
-      where p.app_id = $1 and p.id = $2 for update of p skip locked`,
+      where ${sameAppSql('p.app_id', '$1')} and p.id = $2 for update of p skip locked`,
   ),
   profileExists: statement(
     'ent_profile_exists',
-    'select 1 as found from profiles where app_id = $1 and id = $2',
+    `select 1 as found from profiles where ${sameAppSql('app_id', '$1')} and id = $2`,
   ),
   lockProfileByCustomerUserId: statement(
     'ent_lock_profile_by_cuid',
@@ -101,18 +112,16 @@ export const SQL = {
          join products p on p.id = sp.product_uuid
      ), wanted as (
        select unnest(string_to_array(nullif($3, ''), ',')::uuid[]) as id
-       union select id from profiles
-        where app_id = $1::uuid and customer_user_id = any(array(select json_array_elements_text($4::text::json)))
+       -- One lookup of (app_id, customer_user_id) per user, kept apart by LIMIT as the chains' are: as
+       -- = any(...) or as a join, it was planned as a walk of the app's profiles testing each user id.
+       union select u.id from json_array_elements_text($4::text::json) c(customer_user_id)
+        cross join lateral (
+          select id from profiles where app_id = $1::uuid and customer_user_id = c.customer_user_id limit 1
+        ) u
        union select (json_array_elements_text(state -> 'holders'))::uuid from chain
        union select profile_id from txn
      ), locked as (
-       -- = any(array(...)) keeps both lookups on an index: a join here was planned as a scan of the app's
-       -- profiles, which grew with the app and with every dead row version of a busy profile.
-       select ${LOCKED_PROFILE_COLUMNS}
-         from profiles p ${LATEST_INSTALLATION}
-        where p.app_id = $1::uuid and p.id = any(array(select id from wanted))
-        order by p.id
-          for update of p
+       ${lockedProfilesById('select id from wanted', '$1::uuid')}
      )
      select (select row_to_json(a) from (select sharing_mode, sandbox_sharing_mode, exchange_rates
                                             from apps where id = $1::uuid) a) as settings,
@@ -178,10 +187,10 @@ export const SQL = {
            json_to_recordset($5::text::json) as (id uuid, total_revenue_usd float8, event_seq bigint),
            unnest(string_to_array($14, chr(30)))
          ) as x(id, total_revenue_usd, event_seq, entitlements)
-        -- = any(array(...)) fetches the batch's profiles by primary key; a join alone was planned as a scan
-        -- of the app's profiles.
-        where p.app_id = $1 and p.id = x.id
-          and p.id = any(string_to_array(nullif($10, ''), ',')::uuid[])
+        -- = any(array(...)) fetches the batch's profiles by primary key, its list parsed once; a join alone
+        -- was planned as a scan of the app's profiles.
+        where ${sameAppSql('p.app_id', '$1')} and p.id = x.id
+          and p.id = any(array(select unnest(string_to_array(nullif($10, ''), ',')::uuid[])))
        returning 1
      ), new_events as (
        insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import type { Database, DatabaseHandle, PreparedStatement } from '../../db/open-database.ts'
 import { ledgerEntries, profileInstallations, profiles } from '../../db/schema.ts'
+import { sameApp, sameAppSql } from '../../db/tenant-scope.ts'
 import { resultTransaction } from '../../db/transaction.ts'
 import { fail, type Result } from '../../platform/result.ts'
 import { checkMatches, type Identification, lookupKey } from './profile-identity.ts'
@@ -21,9 +22,9 @@ export type ProfileView = Pick<
 
 const VIEW_COLUMNS =
   'id, app_id, customer_user_id, total_revenue_usd, segment_hash, custom_attributes, entitlements'
-const VIEW_BY_ID: PreparedStatement = {
+export const VIEW_BY_ID: PreparedStatement = {
   name: 'profile_view_by_id',
-  text: `select ${VIEW_COLUMNS} from profiles where app_id = $1 and id = $2`,
+  text: `select ${VIEW_COLUMNS} from profiles where ${sameAppSql('app_id', '$1')} and id = $2`,
 }
 const VIEW_BY_CUSTOMER_USER_ID: PreparedStatement = {
   name: 'profile_view_by_customer_user_id',
@@ -55,7 +56,7 @@ export function createProfilesRepository({ db, rawQuery }: Pick<DatabaseHandle, 
   ): Promise<ProfileRow | null> {
     const condition =
       key.profileId !== undefined
-        ? and(eq(profiles.appId, appId), eq(profiles.id, key.profileId))
+        ? and(sameApp(profiles.appId, appId), eq(profiles.id, key.profileId))
         : key.customerUserId !== undefined
           ? and(eq(profiles.appId, appId), eq(profiles.customerUserId, key.customerUserId))
           : undefined
@@ -128,7 +129,7 @@ export function createProfilesRepository({ db, rawQuery }: Pick<DatabaseHandle, 
       const [row] = await tx
         .update(profiles)
         .set(changes)
-        .where(and(eq(profiles.appId, appId), eq(profiles.id, profileId)))
+        .where(and(sameApp(profiles.appId, appId), eq(profiles.id, profileId)))
         .returning()
       if (!row) throw new Error(`profile ${profileId} vanished inside its own transaction`)
       return row
@@ -142,7 +143,7 @@ export function createProfilesRepository({ db, rawQuery }: Pick<DatabaseHandle, 
       return db.transaction(async (tx) => {
         const deleted = await tx
           .delete(profiles)
-          .where(and(eq(profiles.appId, appId), eq(profiles.id, profileId)))
+          .where(and(sameApp(profiles.appId, appId), eq(profiles.id, profileId)))
           .returning({ id: profiles.id })
         if (deleted.length === 0) return false
         const recordedAt = ledger.at.toISOString()

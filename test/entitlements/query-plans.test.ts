@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import postgres from 'postgres'
+import type { PreparedStatement } from '../../src/db/open-database.ts'
+import { SQL } from '../../src/modules/entitlements/entitlements.statements.ts'
+import { VIEW_BY_ID } from '../../src/modules/profiles/profiles.repository.ts'
+import { buildTestApp, ENGINE } from '../support/harness.ts'
+
+/**
+ * Profiles looked up by id are found through the primary key even when the table has no statistics yet
+ * (a new install before autovacuum's first ANALYZE, or a restored dump). The plans checked are the generic
+ * ones a prepared statement settles on. With `app_id = $1`, the planner guessed one row per app and walked
+ * all of the app's profiles through (app_id, customer_user_id) for every batch of set transactions.
+ */
+
+const h = await buildTestApp({ ownDatabase: true })
+const tenant = await h.createTenant('query-plans')
+const PROFILES = 300
+
+// One connection, so that the setting and the prepared statements below stay with it.
+const session: (text: string) => Promise<Record<string, unknown>[]> = h.config.DATABASE_URL
+  ? (() => {
+      const client = postgres(h.config.DATABASE_URL, { max: 1, onnotice: () => {} })
+      after(() => client.end({ timeout: 1 }))
+      return (text: string) => client.unsafe(text) as unknown as Promise<Record<string, unknown>[]>
+    })()
+  : (text: string) => h.database.rawQuery<Record<string, unknown>>({ name: '', text }, [])
+
+await session('alter table profiles set (autovacuum_enabled = off)')
+await session(
+  `insert into profiles (id, app_id, customer_user_id, segment_hash, created_at, updated_at)
+   select gen_random_uuid(), '${tenant.appId}', 'plan-' || n, 'x', now(), now() from generate_series(1, ${PROFILES}) n`,
+)
+await session('set plan_cache_mode = force_generic_plan')
+const [analyzed] = await session(
+  `select coalesce(last_analyze, last_autoanalyze) as at from pg_stat_user_tables where relname = 'profiles'`,
+)
+
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Index Name'?: string
+  'Index Cond'?: string
+  Plans?: PlanNode[]
+}
+
+/** Every scan that reads profiles, with how it finds them. */
+async function profileScans(statement: PreparedStatement, literals: string[]): Promise<string[]> {
+  const name = `plan_${statement.name}`
+  await session(`prepare ${name} as ${statement.text}`)
+  try {
+    const [row] = await session(`explain (format json) execute ${name}(${literals.join(', ')})`)
+    const plan = row?.['QUERY PLAN'] as [{ Plan: PlanNode }] | string
+    const root = (typeof plan === 'string' ? JSON.parse(plan) : plan)[0].Plan
+    const scans: string[] = []
+    const walk = (node: PlanNode) => {
+      const onProfiles =
+        node['Relation Name'] === 'profiles' || node['Index Name']?.startsWith('profiles_') === true
+      const kind = node['Node Type']
+      if (onProfiles && !['Bitmap Heap Scan', 'LockRows', 'ModifyTable'].includes(kind)) {
+        scans.push(`${kind} ${node['Index Name'] ?? ''} ${node['Index Cond'] ?? ''}`.trim())
+      }
+      for (const child of node.Plans ?? []) walk(child)
+    }
+    walk(root)
+    return scans
+  } finally {
+    await session(`deallocate ${name}`)
+  }
+}
+
+/** The scan that walks an app's profiles: an index scan bounded by the app alone, whose cost grows with it. */
+const walksTheApp = (scan: string) => / profiles_\w+ \(?\(?app_id = \$1(::uuid)?\)?\)?$/.test(scan)
+/** A scan that fetches the profiles it names: by primary key, or by customer user id within the app. */
+const byKey = (scan: string) =>
+  /profiles_pkey .*\bid = /.test(scan) || /profiles_app_customer_user_id_key .*customer_user_id = /.test(scan)
+
+describe(`profile lookups on a table without statistics (${ENGINE})`, () => {
+  it('the table under test has never been analyzed', () => {
+    assert.equal(analyzed?.at ?? null, null)
+  })
+
+  const app = `'${tenant.appId}'`
+  const id = "'01a24515-9021-7798-abc7-b6d134b78712'"
+  // The batch's UPDATE joins its rows to profiles: without statistics a table this small is read whole (no
+  // index by app); once analyzed, or large, through the primary key. Every other lookup is by key always.
+  const cases: [string, PreparedStatement, string[], 'by key' | 'not by app'][] = [
+    [
+      'a batch of set transactions reads and locks its profiles',
+      SQL.loadBatch,
+      [app, '\'[{"store":"s","original":"o","txn":"t","product":"p"}]\'', id, '\'["u"]\''],
+      'by key',
+    ],
+    [
+      'a batch of set transactions writes its profiles',
+      SQL.writeChanges,
+      [app, ...Array(6).fill("'[]'"), "'2026-01-01T00:00:00Z'", "''", id, ...Array(5).fill("''")],
+      'not by app',
+    ],
+    ['the scheduler locks the holders of a chain', SQL.lockProfiles, [app, id], 'by key'],
+    ['a grant locks its profile', SQL.lockProfileById, [app, id], 'by key'],
+    ['the scheduler tries the lock of a profile', SQL.tryLockProfile, [app, id], 'by key'],
+    ['GET profile by profile id', VIEW_BY_ID, [app, id], 'by key'],
+  ]
+  for (const [title, statement, literals, expected] of cases) {
+    it(`${title}: ${expected === 'by key' ? 'each profile by its key' : "without walking the app's profiles"}`, async () => {
+      const scans = await profileScans(statement, literals)
+      assert.ok(scans.length > 0, 'the statement reads profiles')
+      assert.deepEqual(scans.filter(walksTheApp), [], `no scan walks the app's profiles: ${scans.join('; ')}`)
+      if (expected === 'by key') {
+        assert.deepEqual(
+          scans.filter((scan) => !byKey(scan)),
+          [],
+          `every scan finds its profiles by key: ${scans.join('; ')}`,
+        )
+      }
+    })
+  }
+})
