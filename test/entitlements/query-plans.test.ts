@@ -4,18 +4,21 @@ import postgres from 'postgres'
 import type { PreparedStatement } from '../../src/db/open-database.ts'
 import { SQL } from '../../src/modules/entitlements/entitlements.statements.ts'
 import { VIEW_BY_ID } from '../../src/modules/profiles/profiles.repository.ts'
+import { SQL as STRIPE_IMPORT_SQL } from '../../src/modules/stripe/stripe-imports.repository.ts'
+import { SQL as WEBHOOK_SQL } from '../../src/modules/webhooks/webhooks.statements.ts'
 import { buildTestApp, ENGINE } from '../support/harness.ts'
 
 /**
- * Profiles looked up by id are found through the primary key even when the table has no statistics yet
- * (a new install before autovacuum's first ANALYZE, or a restored dump). The plans checked are the generic
- * ones a prepared statement settles on. With `app_id = $1`, the planner guessed one row per app and walked
- * all of the app's profiles through (app_id, customer_user_id) for every batch of set transactions.
+ * Rows looked up by their id (profiles, events, scheduled jobs, Stripe imports) are found through the
+ * primary key even when the table has no statistics yet (a new install before autovacuum's first ANALYZE,
+ * or a restored dump). The plans checked are the generic ones a prepared statement settles on. With
+ * `app_id = $1`, the planner guessed one row per app and walked all of the app's rows through an index
+ * that starts with app_id: all of its profiles for every batch of set transactions.
  */
 
 const h = await buildTestApp({ ownDatabase: true })
 const tenant = await h.createTenant('query-plans')
-const PROFILES = 300
+const ROWS = 300
 
 // One connection, so that the setting and the prepared statements below stay with it.
 const session: (text: string) => Promise<Record<string, unknown>[]> = h.config.DATABASE_URL
@@ -26,14 +29,32 @@ const session: (text: string) => Promise<Record<string, unknown>[]> = h.config.D
     })()
   : (text: string) => h.database.rawQuery<Record<string, unknown>>({ name: '', text }, [])
 
-await session('alter table profiles set (autovacuum_enabled = off)')
+const TABLES = ['profiles', 'events', 'scheduled_jobs', 'stripe_imports']
+for (const table of TABLES) await session(`alter table ${table} set (autovacuum_enabled = off)`)
+const app = `'${tenant.appId}'`
+const series = `generate_series(1, ${ROWS}) n`
 await session(
   `insert into profiles (id, app_id, customer_user_id, segment_hash, created_at, updated_at)
-   select gen_random_uuid(), '${tenant.appId}', 'plan-' || n, 'x', now(), now() from generate_series(1, ${PROFILES}) n`,
+   select gen_random_uuid(), ${app}, 'plan-' || n, 'x', now(), now() from ${series}`,
+)
+await session(
+  `insert into events (id, app_id, profile_id, profile_seq, event_type, event_datetime, environment, payload)
+   select gen_random_uuid(), ${app}, gen_random_uuid(), n, 'subscription_started', now(), 'Production', '{}'
+     from ${series}`,
+)
+await session(
+  `insert into scheduled_jobs (id, app_id, profile_id, kind, subject, due_at)
+   select gen_random_uuid(), ${app}, gen_random_uuid(), 'chain_end', 'plan-' || n, now() from ${series}`,
+)
+await session(
+  `insert into stripe_imports (id, app_id, customer_user_id, tokens, status, results, created_at)
+   select gen_random_uuid(), ${app}, 'plan-' || n, '[]', 'done', '[]', now() from ${series}`,
 )
 await session('set plan_cache_mode = force_generic_plan')
-const [analyzed] = await session(
-  `select coalesce(last_analyze, last_autoanalyze) as at from pg_stat_user_tables where relname = 'profiles'`,
+const analyzed = await session(
+  `select relname from pg_stat_user_tables
+    where relname in (${TABLES.map((table) => `'${table}'`).join(', ')})
+      and coalesce(last_analyze, last_autoanalyze) is not null`,
 )
 
 interface PlanNode {
@@ -44,8 +65,8 @@ interface PlanNode {
   Plans?: PlanNode[]
 }
 
-/** Every scan that reads profiles, with how it finds them. */
-async function profileScans(statement: PreparedStatement, literals: string[]): Promise<string[]> {
+/** Every scan that reads the table, with how it finds its rows. */
+async function scansOf(table: string, statement: PreparedStatement, literals: string[]): Promise<string[]> {
   const name = `plan_${statement.name}`
   await session(`prepare ${name} as ${statement.text}`)
   try {
@@ -54,10 +75,9 @@ async function profileScans(statement: PreparedStatement, literals: string[]): P
     const root = (typeof plan === 'string' ? JSON.parse(plan) : plan)[0].Plan
     const scans: string[] = []
     const walk = (node: PlanNode) => {
-      const onProfiles =
-        node['Relation Name'] === 'profiles' || node['Index Name']?.startsWith('profiles_') === true
+      const onTable = node['Relation Name'] === table || node['Index Name']?.startsWith(`${table}_`) === true
       const kind = node['Node Type']
-      if (onProfiles && !['Bitmap Heap Scan', 'LockRows', 'ModifyTable'].includes(kind)) {
+      if (onTable && !['Bitmap Heap Scan', 'LockRows', 'ModifyTable'].includes(kind)) {
         scans.push(`${kind} ${node['Index Name'] ?? ''} ${node['Index Cond'] ?? ''}`.trim())
       }
       for (const child of node.Plans ?? []) walk(child)
@@ -69,18 +89,18 @@ async function profileScans(statement: PreparedStatement, literals: string[]): P
   }
 }
 
-/** The scan that walks an app's profiles: an index scan bounded by the app alone, whose cost grows with it. */
-const walksTheApp = (scan: string) => / profiles_\w+ \(?\(?app_id = \$1(::uuid)?\)?\)?$/.test(scan)
-/** A scan that fetches the profiles it names: by primary key, or by customer user id within the app. */
-const byKey = (scan: string) =>
-  /profiles_pkey .*\bid = /.test(scan) || /profiles_app_customer_user_id_key .*customer_user_id = /.test(scan)
+/** The scan that walks an app's rows: an index scan bounded by the app alone, whose cost grows with it. */
+const walksTheApp = (scan: string) => / \w+ \(?\(?app_id = \$1(::uuid)?\)?\)?$/.test(scan)
+/** A scan that fetches the rows it names: by primary key, or a profile by customer user id within the app. */
+const byKey = (table: string) => (scan: string) =>
+  new RegExp(`${table}_pkey .*\\bid = `).test(scan) ||
+  /profiles_app_customer_user_id_key .*customer_user_id = /.test(scan)
 
 describe(`profile lookups on a table without statistics (${ENGINE})`, () => {
-  it('the table under test has never been analyzed', () => {
-    assert.equal(analyzed?.at ?? null, null)
+  it('the tables under test have never been analyzed', () => {
+    assert.deepEqual([...analyzed], [])
   })
 
-  const app = `'${tenant.appId}'`
   const id = "'01a24515-9021-7798-abc7-b6d134b78712'"
   // The batch's UPDATE joins its rows to profiles: without statistics a table this small is read whole (no
   // index by app); once analyzed, or large, through the primary key. Every other lookup is by key always.
@@ -104,16 +124,38 @@ describe(`profile lookups on a table without statistics (${ENGINE})`, () => {
   ]
   for (const [title, statement, literals, expected] of cases) {
     it(`${title}: ${expected === 'by key' ? 'each profile by its key' : "without walking the app's profiles"}`, async () => {
-      const scans = await profileScans(statement, literals)
+      const scans = await scansOf('profiles', statement, literals)
       assert.ok(scans.length > 0, 'the statement reads profiles')
       assert.deepEqual(scans.filter(walksTheApp), [], `no scan walks the app's profiles: ${scans.join('; ')}`)
       if (expected === 'by key') {
         assert.deepEqual(
-          scans.filter((scan) => !byKey(scan)),
+          scans.filter((scan) => !byKey('profiles')(scan)),
           [],
           `every scan finds its profiles by key: ${scans.join('; ')}`,
         )
       }
+    })
+  }
+})
+
+describe(`other rows looked up by id on tables without statistics (${ENGINE})`, () => {
+  const id = "'01a24515-9021-7798-abc7-b6d134b78712'"
+  const at = "'2026-01-01T00:00:00Z'"
+  const cases: [string, string, PreparedStatement, string[]][] = [
+    ['the scheduler moves a chain-end job', 'scheduled_jobs', SQL.moveJob, [app, id, at]],
+    ['an event is redelivered', 'events', WEBHOOK_SQL.redeliver, [app, id, at]],
+    ['a redelivery checks that its event exists', 'events', WEBHOOK_SQL.eventExists, [app, id]],
+    ['a Stripe import is read', 'stripe_imports', STRIPE_IMPORT_SQL.get, [app, id]],
+  ]
+  for (const [title, table, statement, literals] of cases) {
+    it(`${title}: by its key`, async () => {
+      const scans = await scansOf(table, statement, literals)
+      assert.ok(scans.length > 0, `the statement reads ${table}`)
+      assert.deepEqual(
+        scans.filter((scan) => walksTheApp(scan) || !byKey(table)(scan)),
+        [],
+        `every scan of ${table} finds its row by key: ${scans.join('; ')}`,
+      )
     })
   }
 })

@@ -241,7 +241,7 @@ export const SQL = {
   ),
   moveJob: statement(
     'ent_move_job',
-    'update scheduled_jobs set due_at = $3::timestamptz where app_id = $1 and id = $2',
+    `update scheduled_jobs set due_at = $3::timestamptz where ${sameAppSql('app_id', '$1')} and id = $2`,
   ),
   claimDueJob: statement(
     'ent_claim_due_job',

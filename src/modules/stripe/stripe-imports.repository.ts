@@ -1,4 +1,5 @@
 import type { DatabaseHandle, PreparedStatement } from '../../db/open-database.ts'
+import { sameAppSql } from '../../db/tenant-scope.ts'
 
 /**
  * Stripe imports that run in the background: queued by an operator, claimed by the worker of any process.
@@ -39,14 +40,17 @@ const statement = (name: string, text: string): PreparedStatement => ({ name, te
 const COLUMNS = `id, app_id, customer_user_id, stripe_customer_id, tokens::text as tokens, status, total, done,
   results::text as results, error, attempts, created_at, started_at, finished_at`
 
-const SQL = {
+export const SQL = {
   insert: statement(
     'stripe_import_insert',
     `insert into stripe_imports (id, app_id, customer_user_id, stripe_customer_id, tokens, status, results, created_at)
      values ($1, $2, $3, $4, $5::text::jsonb, 'queued', '[]'::jsonb, $6::timestamptz)
      returning ${COLUMNS}`,
   ),
-  get: statement('stripe_import_get', `select ${COLUMNS} from stripe_imports where app_id = $1 and id = $2`),
+  get: statement(
+    'stripe_import_get',
+    `select ${COLUMNS} from stripe_imports where ${sameAppSql('app_id', '$1')} and id = $2`,
+  ),
   list: statement(
     'stripe_import_list',
     `select ${COLUMNS} from stripe_imports where app_id = $1 order by stripe_imports.created_at desc, id desc limit $2`,

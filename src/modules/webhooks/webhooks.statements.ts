@@ -1,4 +1,5 @@
 import type { PreparedStatement } from '../../db/open-database.ts'
+import { sameAppSql } from '../../db/tenant-scope.ts'
 
 /** All SQL of webhook configuration, delivery claiming and the delivery log, prepared by name. */
 
@@ -114,7 +115,7 @@ export const SQL = {
      select gen_random_uuid(), e.app_id, e.id, e.environment, 'pending', $3::timestamptz, $3::timestamptz
        from events e
        join webhook_endpoints w on w.app_id = e.app_id and w.environment = e.environment
-      where e.app_id = $1 and e.id = $2
+      where ${sameAppSql('e.app_id', '$1')} and e.id = $2
      returning id`,
   ),
   redeliverRange: statement(
@@ -128,7 +129,10 @@ export const SQL = {
         and (w.event_types is null or w.event_types ? e.event_type)
      returning id`,
   ),
-  eventExists: statement('wh_event_exists', 'select environment from events where app_id = $1 and id = $2'),
+  eventExists: statement(
+    'wh_event_exists',
+    `select environment from events where ${sameAppSql('app_id', '$1')} and id = $2`,
+  ),
   attempts: statement(
     'wh_attempts',
     `select a.seq::text as seq, a.delivery_id, a.event_id, e.event_type, a.attempt, a.url, a.attempted_at,
