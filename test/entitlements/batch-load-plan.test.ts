@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { SQL } from '../../src/modules/entitlements/entitlements.statements.ts'
 import { buildTestApp } from '../support/harness.ts'
 import { newProfile, setTransaction, subscriptionBody } from '../support/purchases.ts'
+import { type PlanNode, planNodes, planRoot } from '../support/query-plan.ts'
 
 /**
  * What a batch of set transactions reads must not grow with the app. The planner, holding statistics taken
@@ -14,22 +15,16 @@ import { newProfile, setTransaction, subscriptionBody } from '../support/purchas
 // A database of its own: the planner's view of a shared one depends on what other files wrote.
 const h = await buildTestApp({ ownDatabase: true })
 
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Actual Rows'?: number
-  'Actual Loops'?: number
-  Plans?: PlanNode[]
-}
-
-function rowsByRelation(node: PlanNode, into = new Map<string, number>()): Map<string, number> {
-  const relation = node['Relation Name']
-  // A scan's rows; the update itself (ModifyTable) names its table too.
-  if (relation && node['Node Type'] !== 'ModifyTable') {
-    const rows = (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1)
-    into.set(relation, (into.get(relation) ?? 0) + rows)
+function rowsByRelation(root: PlanNode): Map<string, number> {
+  const into = new Map<string, number>()
+  for (const node of planNodes(root)) {
+    const relation = node['Relation Name']
+    // A scan's rows; the update itself (ModifyTable) names its table too.
+    if (relation && node['Node Type'] !== 'ModifyTable') {
+      const rows = (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1)
+      into.set(relation, (into.get(relation) ?? 0) + rows)
+    }
   }
-  for (const child of node.Plans ?? []) rowsByRelation(child, into)
   return into
 }
 
@@ -100,6 +95,5 @@ async function rowsRead(text: string, values: unknown[], options: { rollBack?: b
     .catch((error: unknown) => {
       if (error !== rollBack) throw error
     })
-  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: PlanNode }[]
-  return rowsByRelation((parsed[0] as { Plan: PlanNode }).Plan)
+  return rowsByRelation(planRoot(plan))
 }

@@ -7,6 +7,7 @@ import { VIEW_BY_ID } from '../../src/modules/profiles/profiles.repository.ts'
 import { SQL as STRIPE_IMPORT_SQL } from '../../src/modules/stripe/stripe-imports.repository.ts'
 import { SQL as WEBHOOK_SQL } from '../../src/modules/webhooks/webhooks.statements.ts'
 import { buildTestApp, ENGINE } from '../support/harness.ts'
+import { planNodes, planRoot } from '../support/query-plan.ts'
 
 /**
  * Rows looked up by their id (profiles, events, scheduled jobs, Stripe imports) are found through the
@@ -57,32 +58,20 @@ const analyzed = await session(
       and coalesce(last_analyze, last_autoanalyze) is not null`,
 )
 
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Index Name'?: string
-  'Index Cond'?: string
-  Plans?: PlanNode[]
-}
-
 /** Every scan that reads the table, with how it finds its rows. */
 async function scansOf(table: string, statement: PreparedStatement, literals: string[]): Promise<string[]> {
   const name = `plan_${statement.name}`
   await session(`prepare ${name} as ${statement.text}`)
   try {
     const [row] = await session(`explain (format json) execute ${name}(${literals.join(', ')})`)
-    const plan = row?.['QUERY PLAN'] as [{ Plan: PlanNode }] | string
-    const root = (typeof plan === 'string' ? JSON.parse(plan) : plan)[0].Plan
     const scans: string[] = []
-    const walk = (node: PlanNode) => {
+    for (const node of planNodes(planRoot(row?.['QUERY PLAN']))) {
       const onTable = node['Relation Name'] === table || node['Index Name']?.startsWith(`${table}_`) === true
       const kind = node['Node Type']
       if (onTable && !['Bitmap Heap Scan', 'LockRows', 'ModifyTable'].includes(kind)) {
         scans.push(`${kind} ${node['Index Name'] ?? ''} ${node['Index Cond'] ?? ''}`.trim())
       }
-      for (const child of node.Plans ?? []) walk(child)
     }
-    walk(root)
     return scans
   } finally {
     await session(`deallocate ${name}`)
