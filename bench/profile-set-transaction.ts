@@ -8,6 +8,7 @@ import postgres from 'postgres'
 import { createBenchApp } from './bench-api.ts'
 import { freePort, REPO_ROOT } from './child-servers.ts'
 import { runLoad } from './load.ts'
+import { cpuTicks, postgresPids, TICKS_PER_SECOND, totalTicks } from './process-cpu.ts'
 import { SCENARIOS } from './scenarios.ts'
 
 /**
@@ -151,33 +152,6 @@ class CountingProxy {
     client.on('close', end)
     upstream.on('close', end)
   }
-}
-
-/** utime+stime in clock ticks of a process, from /proc. */
-function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-    return Number(fields[11]) + Number(fields[12])
-  } catch {
-    return 0
-  }
-}
-
-function postgresPids(): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres')
-      } catch {
-        return false
-      }
-    })
-}
-
-function totalTicks(pids: number[]): number {
-  return pids.reduce((sum, pid) => sum + cpuTicks(pid), 0)
 }
 
 interface ProfileNode {
@@ -449,7 +423,7 @@ async function main(): Promise<void> {
     })
     window.to = monotonicMicros()
     const wallSeconds = (performance.now() - loadStarted) / 1000
-    const hz = 100
+    const hz = TICKS_PER_SECOND
     const entitleCpu = (cpuTicks(child.pid ?? -1) - ticks.entitle) / hz / wallSeconds
     const postgresCpu = (totalTicks(pgPids) - ticks.postgres) / hz / wallSeconds
     const selfUsage = process.cpuUsage(ticks.self)
