@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import { type BaselineSide, startBaseline } from './baselines.ts'
 import { createBenchApp } from './bench-api.ts'
-import { type ServerChild, startServer, stopAllServers } from './child-servers.ts'
+import { startServer, stopAllServers } from './child-servers.ts'
 import { type RequestSpec, runLoad } from './load.ts'
 import { cpuTicks, machineTicks, postgresPids, TICKS_PER_SECOND, totalTicks } from './process-cpu.ts'
 import { SCENARIOS } from './scenarios.ts'
@@ -13,8 +14,8 @@ import { SCENARIOS } from './scenarios.ts'
  *   COMPARE_VARIANTS='A=1;A=2;BARE' npx tsx bench/compare-set-transaction.ts
  *
  * Each variant is a set of environment variables for one Entitle server (its own scratch database);
- * BARE (optionally followed by variables of its own) is the bench's baseline, the bare Fastify + one-row INSERT server. All servers run at once and take
- * turns, round after round (COMPARE_ROUNDS, default 10, of COMPARE_SECONDS, default 4), alternating the
+ * BARE is the bench's baseline (the bare Fastify + one-row INSERT server, started as `npm run bench` starts
+ * it). All servers run at once and take turns, round after round (COMPARE_ROUNDS, default 10, of COMPARE_SECONDS, default 4), alternating the
  * order, so that a slow minute of the machine falls on every variant. Printed per variant: medians of req/s,
  * of the ratio to BARE within each round, and of CPU milliseconds per request of the server, of PostgreSQL
  * (every backend) and of the load generator, and the machine's idle share. CPU per request moves less with
@@ -24,9 +25,9 @@ import { SCENARIOS } from './scenarios.ts'
 const BASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const ROUNDS = Number(process.env.COMPARE_ROUNDS ?? 10)
 const SECONDS = Number(process.env.COMPARE_SECONDS ?? 4)
+const BARE = 'BARE'
 const VARIANTS = (process.env.COMPARE_VARIANTS ?? 'BASE=1;BARE').split(';').filter(Boolean)
 const CONNECTIONS = 50
-const SET_TRANSACTION_PATH = '/api/v2/server-side-api/purchase/set/transaction/'
 
 interface Round {
   requestsPerSecond: number
@@ -38,8 +39,9 @@ interface Round {
 
 interface Target {
   variant: string
-  server: ServerChild
-  request?: RequestSpec
+  pid: number
+  baseUrl: string
+  request: RequestSpec
   rounds: Round[]
 }
 
@@ -58,15 +60,15 @@ function variantEnv(variant: string): Record<string, string> {
   return env
 }
 
-async function measure(target: Target, request: RequestSpec): Promise<Round> {
+async function measure(target: Target): Promise<Round> {
   const pids = postgresPids()
   const before = {
-    server: cpuTicks(target.server.pid),
+    server: cpuTicks(target.pid),
     postgres: totalTicks(pids),
     machine: machineTicks(),
     self: process.cpuUsage(),
   }
-  const result = await runLoad(target.server.baseUrl, request, {
+  const result = await runLoad(target.baseUrl, target.request, {
     connections: CONNECTIONS,
     durationSeconds: SECONDS,
     maxRequests: 5_000_000,
@@ -79,7 +81,7 @@ async function measure(target: Target, request: RequestSpec): Promise<Round> {
     throw new Error(`${target.variant}: ${result.non2xx} non-2xx answers, ${result.errors} errors`)
   return {
     requestsPerSecond: result.requestsPerSecond,
-    serverMs: msPerRequest(cpuTicks(target.server.pid) - before.server),
+    serverMs: msPerRequest(cpuTicks(target.pid) - before.server),
     postgresMs: msPerRequest(totalTicks(pids) - before.postgres),
     loadMs: (self.user + self.system) / 1000 / count,
     idle: (machine.idle - before.machine.idle) / Math.max(1, machine.total - before.machine.total),
@@ -87,56 +89,59 @@ async function measure(target: Target, request: RequestSpec): Promise<Round> {
 }
 
 async function main(): Promise<void> {
+  const scenario = SCENARIOS.find((candidate) => candidate.id === 'set-transaction')
+  if (!scenario || !('prepare' in scenario)) throw new Error('the bench has no set-transaction scenario')
+  const variants = VARIANTS.filter((variant) => variant !== BARE)
+  if (variants.length === 0) throw new Error('COMPARE_VARIANTS needs at least one Entitle variant')
   const admin = postgres(BASE_URL, { max: 1, onnotice: () => {} })
   const databases: string[] = []
+  const cleanups: Array<() => void> = []
   const targets: Target[] = []
+  let baseline: BaselineSide | undefined
   try {
-    for (const [index, variant] of VARIANTS.entries()) {
+    for (const [index, variant] of variants.entries()) {
       const database = `entitle_compare_${process.pid}_${index}`
       await admin.unsafe(`create database ${database}`)
       databases.push(database)
-      const databaseUrl = `${BASE_URL.replace(/\/[^/]*$/, '')}/${database}`
-      if (variant.split(/\s+/)[0] === 'BARE') {
-        const server = await startServer({
-          name: 'bare fastify + insert',
-          script: 'bench/bare-insert-server.ts',
-          env: {
-            ...variantEnv(variant.replace(/^BARE\s*/, '')),
-            DATABASE_URL: databaseUrl,
-            BENCH_BARE_BODY: '{}',
-            BENCH_BARE_PATH: SET_TRANSACTION_PATH,
-            BENCH_BARE_TABLE: 'bench_bare_rows',
-          },
-        })
-        targets.push({ variant, server, rounds: [] })
-        continue
-      }
+      const databaseEnv = { DATABASE_URL: `${BASE_URL.replace(/\/[^/]*$/, '')}/${database}` }
       const adminToken = randomBytes(24).toString('base64url')
       const server = await startServer({
         name: `Entitle (${variant})`,
         script: 'src/main.ts',
         args: ['serve'],
         env: {
+          ...scenario.serverEnv,
           ...variantEnv(variant),
-          DATABASE_URL: databaseUrl,
+          ...databaseEnv,
           ADMIN_TOKEN: adminToken,
           LOG_LEVEL: 'warn',
         },
       })
-      const scenario = SCENARIOS.find((candidate) => candidate.id === 'set-transaction')
-      if (!scenario || !('prepare' in scenario)) throw new Error('the bench has no set-transaction scenario')
       const prepared = await scenario.prepare(
         server.baseUrl,
         await createBenchApp(server.baseUrl, adminToken),
       )
-      targets.push({ variant, server, request: prepared.request, rounds: [] })
+      targets.push({
+        variant,
+        pid: server.pid,
+        baseUrl: server.baseUrl,
+        request: prepared.request,
+        rounds: [],
+      })
+      // The bench's own baseline, as `npm run bench` starts it: beside the first variant, in its database.
+      if (index === 0 && VARIANTS.includes(BARE)) {
+        baseline = await startBaseline(cleanups, 'postgres', databaseEnv, server, prepared)
+        targets.push({
+          variant: BARE,
+          pid: baseline.pid ?? -1,
+          baseUrl: baseline.baseUrl,
+          request: baseline.request,
+          rounds: [],
+        })
+      }
     }
-    // The bare server takes the first Entitle variant's bodies: it only inserts them.
-    const anyRequest = targets.find((target) => target.request)?.request
-    if (!anyRequest) throw new Error('COMPARE_VARIANTS needs at least one Entitle variant')
-    const requestOf = (target: Target) => target.request ?? anyRequest
     for (const target of targets) {
-      await runLoad(target.server.baseUrl, requestOf(target), {
+      await runLoad(target.baseUrl, target.request, {
         connections: CONNECTIONS,
         durationSeconds: 2,
         maxRequests: 5_000_000,
@@ -144,10 +149,10 @@ async function main(): Promise<void> {
     }
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse()
-      for (const target of order) target.rounds.push(await measure(target, requestOf(target)))
+      for (const target of order) target.rounds.push(await measure(target))
       process.stdout.write(`round ${round + 1}/${ROUNDS} done\n`)
     }
-    const bare = targets.find((target) => target.variant.split(/\s+/)[0] === 'BARE')
+    const bare = targets.find((target) => target.variant === BARE)
     for (const target of targets) {
       const ratios = bare
         ? target.rounds.map(
@@ -165,7 +170,9 @@ async function main(): Promise<void> {
       )
     }
   } finally {
+    await baseline?.stop()
     await stopAllServers()
+    for (const cleanup of cleanups) cleanup()
     for (const database of databases) {
       await admin.unsafe(`drop database if exists ${database} with (force)`).catch(() => {})
     }

@@ -58,6 +58,9 @@ const analyzed = await session(
       and coalesce(last_analyze, last_autoanalyze) is not null`,
 )
 
+/** The id every lookup asks for: no row has it, and the plan does not depend on that. */
+const id = "'01a24515-9021-7798-abc7-b6d134b78712'"
+
 /** Every scan that reads the table, with how it finds its rows. */
 async function scansOf(table: string, statement: PreparedStatement, literals: string[]): Promise<string[]> {
   const name = `plan_${statement.name}`
@@ -90,7 +93,6 @@ describe(`profile lookups on a table without statistics (${ENGINE})`, () => {
     assert.deepEqual([...analyzed], [])
   })
 
-  const id = "'01a24515-9021-7798-abc7-b6d134b78712'"
   // The batch's UPDATE joins its rows to profiles: without statistics a table this small is read whole (no
   // index by app); once analyzed, or large, through the primary key. Every other lookup is by key always.
   const cases: [string, PreparedStatement, string[], 'by key' | 'not by app'][] = [
@@ -128,7 +130,6 @@ describe(`profile lookups on a table without statistics (${ENGINE})`, () => {
 })
 
 describe(`other rows looked up by id on tables without statistics (${ENGINE})`, () => {
-  const id = "'01a24515-9021-7798-abc7-b6d134b78712'"
   const at = "'2026-01-01T00:00:00Z'"
   const cases: [string, string, PreparedStatement, string[]][] = [
     ['the scheduler moves a chain-end job', 'scheduled_jobs', SQL.moveJob, [app, id, at]],
