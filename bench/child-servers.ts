@@ -57,6 +57,8 @@ export async function startServer(options: {
   args?: string[]
   env: Record<string, string>
   startTimeoutMs?: number
+  /** Another checkout of Entitle to run the script from (default: this one). */
+  cwd?: string
 }): Promise<ServerChild> {
   const port = await freePort()
   const env: NodeJS.ProcessEnv = { ...process.env }
@@ -64,7 +66,7 @@ export async function startServer(options: {
   Object.assign(env, options.env, { PORT: String(port), HOST: '127.0.0.1' })
 
   const child = spawn(process.execPath, ['--import', 'tsx', options.script, ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

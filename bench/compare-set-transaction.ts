@@ -13,7 +13,9 @@ import { SCENARIOS } from './scenarios.ts'
  *
  *   COMPARE_VARIANTS='A=1;A=2;BARE' npx tsx bench/compare-set-transaction.ts
  *
- * Each variant is a set of environment variables for one Entitle server (its own scratch database);
+ * Each variant is a set of environment variables for one Entitle server (its own scratch database); the
+ * pseudo-variable CHECKOUT=<directory> runs that variant from another checkout (a `git worktree` of an
+ * earlier commit, with its own node_modules) instead of this one, to compare code rather than settings;
  * BARE is the bench's baseline (the bare Fastify + one-row INSERT server, started as `npm run bench` starts
  * it). All servers run at once and take turns, round after round (COMPARE_ROUNDS, default 10, of COMPARE_SECONDS, default 4), alternating the
  * order, so that a slow minute of the machine falls on every variant. Printed per variant: medians of req/s,
@@ -105,13 +107,15 @@ async function main(): Promise<void> {
       databases.push(database)
       const databaseEnv = { DATABASE_URL: `${BASE_URL.replace(/\/[^/]*$/, '')}/${database}` }
       const adminToken = randomBytes(24).toString('base64url')
+      const { CHECKOUT: checkout, ...env } = variantEnv(variant)
       const server = await startServer({
         name: `Entitle (${variant})`,
         script: 'src/main.ts',
         args: ['serve'],
+        ...(checkout ? { cwd: checkout } : {}),
         env: {
           ...scenario.serverEnv,
-          ...variantEnv(variant),
+          ...env,
           ...databaseEnv,
           ADMIN_TOKEN: adminToken,
           LOG_LEVEL: 'warn',

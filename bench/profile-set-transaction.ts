@@ -23,7 +23,8 @@ import { SCENARIOS } from './scenarios.ts'
  *    index when pg_walinspect is available), and the WAL of one single-row INSERT for scale;
  * 2. runs the bench's set-transaction load for BENCH_PROFILE_SECONDS (default 10) with the server under
  *    `node --cpu-prof`, samples how the CPU is shared between Entitle, PostgreSQL and this process, and
- *    prints the functions and packages that take the server's CPU time.
+ *    prints the functions and packages that take the server's CPU time. With KEEP_PROFILE=1 the
+ *    .cpuprofile files are kept (their directory is printed) for a closer look, in Chrome's DevTools say.
  */
 
 const BASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
@@ -454,7 +455,8 @@ async function main(): Promise<void> {
     if (main) summariseProfile(main, window.from, window.to)
     else log('no CPU profile was written')
   } finally {
-    rmSync(profileDir, { recursive: true, force: true })
+    if (!process.env.KEEP_PROFILE) rmSync(profileDir, { recursive: true, force: true })
+    else log(`profile kept in ${profileDir}`)
   }
 }
 
