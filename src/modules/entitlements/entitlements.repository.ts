@@ -1,5 +1,13 @@
 import type { DatabaseHandle, PreparedStatement, RawQuery } from '../../db/open-database.ts'
-import type { ChainState, LedgerEntry, ProfileEntitlements, StoredTransaction } from './entitlement-model.ts'
+import type { ChainState, LedgerEntry, StoredTransaction } from './entitlement-model.ts'
+import {
+  byId,
+  isoOf,
+  type LockedProfileRecord,
+  type StoredTransactionRecord,
+  toLockedProfile,
+  toStoredTransaction,
+} from './entitlement-rows.ts'
 import { SQL } from './entitlements.statements.ts'
 import type { BuiltEvent, EventProfileInfo } from './event-payloads.ts'
 
@@ -35,31 +43,6 @@ export interface NewJob {
   dueAt: string
 }
 
-export interface StoredTransactionRecord {
-  store: string
-  store_transaction_id: string
-  store_original_transaction_id: string
-  purchase_id: string
-  profile_id: string
-  record: StoredTransaction['record']
-  price_usd: number | null
-  revenue_usd: number
-}
-
-export const toStoredTransaction = (row: StoredTransactionRecord): StoredTransaction => ({
-  store: row.store,
-  storeTransactionId: row.store_transaction_id,
-  storeOriginalTransactionId: row.store_original_transaction_id,
-  purchaseId: row.purchase_id,
-  profileId: row.profile_id,
-  record: row.record,
-  priceUsd: row.price_usd === null ? null : Number(row.price_usd),
-  revenueUsd: Number(row.revenue_usd),
-})
-
-const isoOf = (value: Date | string | null): string | null =>
-  value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString()
-
 /** Everything one write changes, written in one statement. */
 export interface Changes {
   entries: LedgerEntry[]
@@ -72,58 +55,28 @@ export interface Changes {
   at: string
 }
 
-interface LockedProfileRecord {
-  id: string
-  app_id: string
-  customer_user_id: string | null
-  email: string | null
-  created_at: Date | string
-  integration_ids: Record<string, string>
-  ip_country: string | null
-  entitlements: ProfileEntitlements
-  total_revenue_usd: number
-  event_seq: number
-  segment_hash: string
-  custom_attributes: { key: string; value: string | number }[]
-  idfv: string | null
-  idfa: string | null
-  advertising_id: string | null
-  user_agent: string | null
-}
-
-const toLockedProfile = (row: LockedProfileRecord): LockedProfile => ({
-  id: row.id,
-  appId: row.app_id,
-  customerUserId: row.customer_user_id,
-  email: row.email,
-  createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
-  integrationIds: row.integration_ids,
-  ipCountry: row.ip_country,
-  entitlements: row.entitlements,
-  totalRevenueUsd: Number(row.total_revenue_usd),
-  eventSeq: Number(row.event_seq),
-  segmentHash: row.segment_hash,
-  customAttributes: row.custom_attributes,
-  idfv: row.idfv,
-  idfa: row.idfa,
-  advertisingId: row.advertising_id,
-  userAgent: row.user_agent,
-})
-
-const byId = (rows: LockedProfileRecord[]) => new Map(rows.map((row) => [row.id, toLockedProfile(row)]))
-
 export type ProfileKey = { profileId?: string; customerUserId?: string }
 
+export interface BatchSettings {
+  sharingMode: string
+  sandboxSharingMode: string
+  exchangeRates: Record<string, number> | null
+  /** The apps row's xmin: the batch cache's version of the settings. */
+  version: string
+}
+
+export interface CatalogProduct {
+  productId: string
+  accessLevelId: string
+  type: string
+}
+
 export interface LoadedBatch {
-  settings: {
-    sharingMode: string
-    sandboxSharingMode: string
-    exchangeRates: Record<string, number> | null
-  } | null
+  settings: BatchSettings | null
   chains: ChainRow[]
   transactions: StoredTransaction[]
   /** Keyed by JSON [store, store_product_id]. */
-  products: Map<string, { productId: string; accessLevelId: string; type: string }>
+  products: Map<string, CatalogProduct>
   profiles: Map<string, LockedProfile>
 }
 
@@ -132,6 +85,25 @@ export interface LoadedBatch {
  * separator cannot occur inside a document (writeChanges splits on it).
  */
 const documents = (values: unknown[]): string => values.map((value) => JSON.stringify(value)).join('\u001e')
+
+/** The advisory lock keys of chains, as every writer of a chain takes them (lockChains). */
+const chainLockKeys = (chains: { store: string; originalId: string }[]): string[] =>
+  chains.map((chain) => `${chain.store}:${chain.originalId}`)
+
+/** What a batch written from the cache expects to find, checked by SQL.freshGuard before its writes. */
+export interface FreshnessGuard {
+  profiles: { id: string; version: string }[]
+  /** version null: the chain must not exist yet. */
+  chains: { store: string; originalId: string; version: string | null }[]
+  /** Store transactions the batch writes as new: none may exist. */
+  newTransactions: { store: string; storeTransactionId: string }[]
+  /** The catalog's answer for each store product (null: no product claims it). */
+  products: { store: string; storeProductId: string; product: CatalogProduct | null }[]
+  settingsVersion: string
+}
+
+/** A guarded write found a row changed since it was cached: nothing was written. */
+export const STALE_CACHE = 'stale_cache'
 
 export function createEntitlementsRepository(
   database: Pick<DatabaseHandle, 'rawQuery' | 'rawTransaction'>,
@@ -142,7 +114,7 @@ export function createEntitlementsRepository(
 ) {
   const { rawQuery } = database
   const notify = options.onEventsCommitted
-  return {
+  const repository = {
     transaction: <T>(work: (query: RawQuery, finalQuery: RawQuery) => Promise<T>): Promise<T> => {
       if (!notify) return database.rawTransaction(work)
       // Only a write that queued deliveries wakes the worker: an app without an endpoint costs it nothing.
@@ -181,7 +153,7 @@ export function createEntitlementsRepository(
         key: ProfileKey
       }[],
     ): Promise<LoadedBatch> {
-      const chainKeys = items.map((item) => `${item.store}:${item.originalId}`)
+      const chainKeys = chainLockKeys(items)
       const keys = items.map((item) => ({
         store: item.store,
         original: item.originalId,
@@ -204,6 +176,7 @@ export function createEntitlementsRepository(
             sharing_mode: string
             sandbox_sharing_mode: string
             exchange_rates: Record<string, number> | null
+            version: string
           } | null
           chains: { state: ChainState; end_events_written_for: string | null }[]
           txns: StoredTransactionRecord[]
@@ -229,6 +202,7 @@ export function createEntitlementsRepository(
               sharingMode: row.settings.sharing_mode,
               sandboxSharingMode: row.settings.sandbox_sharing_mode,
               exchangeRates: row.settings.exchange_rates,
+              version: row.settings.version,
             }
           : null,
         chains: (row?.chains ?? []).map((chain) => ({
@@ -293,9 +267,60 @@ export function createEntitlementsRepository(
       return row ? { state: row.state, endEventsWrittenFor: isoOf(row.end_events_written_for) } : null
     },
 
-    async writeChanges(query: RawQuery, appId: string, changes: Changes): Promise<void> {
+    /**
+     * Writes a batch whose rows came from the cache, with no read first: the chain locks, the freshness
+     * guard, the writes and the COMMIT go out together, one round trip. Answers the version of the rows
+     * written, or STALE_CACHE when the guard refused (the transaction is rolled back).
+     */
+    async writeGuarded(
+      query: RawQuery,
+      finalQuery: RawQuery,
+      appId: string,
+      guard: FreshnessGuard,
+      changes: Changes,
+    ): Promise<string | typeof STALE_CACHE> {
+      // postgres.js sends a query when it is first awaited: allSettled awaits these two now, so that they
+      // go out ahead of the writes and the COMMIT.
+      const checks = Promise.allSettled([
+        query(SQL.lockChains, [appId, JSON.stringify(chainLockKeys(guard.chains))]),
+        query(SQL.freshGuard, [
+          appId,
+          JSON.stringify(guard.profiles),
+          JSON.stringify(
+            guard.chains.map((chain) => ({
+              store: chain.store,
+              original: chain.originalId,
+              version: chain.version,
+            })),
+          ),
+          JSON.stringify(
+            guard.newTransactions.map((txn) => ({ store: txn.store, txn: txn.storeTransactionId })),
+          ),
+          JSON.stringify(
+            guard.products.map(({ store, storeProductId, product }) => ({
+              store,
+              product: storeProductId,
+              product_id: product?.productId ?? null,
+              access_level_id: product?.accessLevelId ?? null,
+              type: product?.type ?? null,
+            })),
+          ),
+          guard.settingsVersion,
+        ]),
+      ])
+      const written = Promise.allSettled([repository.writeChanges(finalQuery, appId, changes)])
+      const [[lock, check], [write]] = await Promise.all([checks, written])
+      if (check.status === 'rejected' && (check.reason as { code?: string } | null)?.code === 'EN409') {
+        return STALE_CACHE
+      }
+      for (const settled of [lock, check, write]) if (settled.status === 'rejected') throw settled.reason
+      return (write as PromiseFulfilledResult<string>).value
+    },
+
+    /** Answers the version (xmin) of the rows it wrote. */
+    async writeChanges(query: RawQuery, appId: string, changes: Changes): Promise<string> {
       const json = (value: unknown) => JSON.stringify(value)
-      await query(SQL.writeChanges, [
+      const [row] = await query<{ row_version: string }>(SQL.writeChanges, [
         appId,
         json(
           changes.entries.map((entry, ordinal) => ({
@@ -360,6 +385,7 @@ export function createEntitlementsRepository(
         documents(changes.profiles.map((profile) => profile.entitlements)),
         documents(changes.events.map((event) => event.payload)),
       ])
+      return row?.row_version ?? ''
     },
 
     async moveJob(query: RawQuery, appId: string, jobId: string, dueAt: string): Promise<void> {
@@ -386,6 +412,7 @@ export function createEntitlementsRepository(
       }
     },
   }
+  return repository
 }
 
 export type EntitlementsRepository = ReturnType<typeof createEntitlementsRepository>

@@ -203,6 +203,9 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
     /** Waits for set transactions still being written (shutdown). */
     drain: () => batcher.drain(),
 
+    /** Batches written from the cache, with a read first, and refused by the guard (batch-cache.ts). */
+    batchCacheStats: () => batcher.cacheStats(),
+
     /** Written in a batch with the set transactions that arrive meanwhile (transaction-batches.ts). */
     async setTransaction(
       appId: string,

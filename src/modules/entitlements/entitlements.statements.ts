@@ -123,7 +123,8 @@ export const SQL = {
      ), locked as (
        ${lockedProfilesById('select id from wanted', '$1::uuid')}
      )
-     select (select row_to_json(a) from (select sharing_mode, sandbox_sharing_mode, exchange_rates
+     select (select row_to_json(a) from (select sharing_mode, sandbox_sharing_mode, exchange_rates,
+                                                   xmin::text as version
                                             from apps where id = $1::uuid) a) as settings,
             (select coalesce(json_agg(chain), '[]'::json) from chain) as chains,
             (select coalesce(json_agg(txn), '[]'::json) from txn) as txns,
@@ -232,7 +233,64 @@ export const SQL = {
           + (select count(*) from transactions)::int + (select count(*) from profile_updates)::int
           + (select count(*) from new_events)::int + (select count(*) from new_jobs)::int
           + (select count(*) from done_jobs)::int + (select count(*) from new_deliveries)::int as written,
-            (select count(*) from new_deliveries)::int as queued`,
+            (select count(*) from new_deliveries)::int as queued,
+            -- The xmin of every row this transaction writes: the version the batch cache keeps them under.
+            (pg_current_xact_id()::text::bigint % 4294967296)::text as row_version`,
+  ),
+  /**
+   * A batch written from the cache: locks its profiles (in id order, as lockedProfilesById) and checks that
+   * every row the cache answered for is still the version it holds: profiles, chains (a null version: the
+   * chain must not exist), the new store transactions (none may exist), the catalog's answer for each store
+   * product, and the app's settings. Chains and their transactions are safe from other writers behind the
+   * chain locks taken just before; profiles behind the locks taken here. Anything else aborts the
+   * transaction (entitle_assert_fresh, SQLSTATE EN409).
+   */
+  freshGuard: statement(
+    'ent_fresh_guard',
+    `with expected_profiles as materialized (
+       select * from json_to_recordset($2::text::json) as e(id uuid, version text)
+     ), locked as materialized (
+       select l.id, l.version
+         from (select id from expected_profiles order by 1) w
+        cross join lateral (
+          select p.id, p.xmin::text as version from profiles p
+           where p.id = w.id and ${sameAppSql('p.app_id', '$1::uuid')} limit 1 for update
+        ) l
+     )
+     select entitle_assert_fresh(
+       (select count(*) from expected_profiles e join locked l on l.id = e.id and l.version = e.version)
+         = (select count(*) from expected_profiles)
+       and not exists (
+         select 1 from json_to_recordset($3::text::json) as c(store text, original text, version text)
+         left join lateral (
+           select pc.xmin::text as version from purchase_chains pc
+            where pc.app_id = $1::uuid and pc.store = c.store and pc.store_original_transaction_id = c.original
+            limit 1
+         ) found on true
+          where found.version is distinct from c.version
+       )
+       and not exists (
+         select 1 from json_to_recordset($4::text::json) as t(store text, txn text)
+          cross join lateral (
+            select 1 from store_transactions st
+             where st.app_id = $1::uuid and st.store = t.store and st.store_transaction_id = t.txn limit 1
+          ) found
+       )
+       and not exists (
+         select 1 from json_to_recordset($5::text::json)
+           as w(store text, product text, product_id text, access_level_id text, type text)
+         left join lateral (
+           select p.product_id, p.access_level_id, p.type from product_store_products sp
+             join products p on p.id = sp.product_uuid
+            where sp.app_id = $1::uuid and sp.store = w.store and sp.store_product_id = w.product
+            limit 1
+         ) current on true
+          where current.product_id is distinct from w.product_id
+             or current.access_level_id is distinct from w.access_level_id
+             or current.type is distinct from w.type
+       )
+       and (select xmin::text from apps where id = $1::uuid) is not distinct from $6::text
+     ) as fresh`,
   ),
   chain: statement(
     'ent_chain',

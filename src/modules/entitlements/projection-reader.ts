@@ -1,6 +1,6 @@
 import type { DatabaseHandle } from '../../db/open-database.ts'
 import type { ChainState, LedgerEntry, ProfileEntitlements } from './entitlement-model.ts'
-import { type StoredTransactionRecord, toStoredTransaction } from './entitlements.repository.ts'
+import { type StoredTransactionRecord, toStoredTransaction } from './entitlement-rows.ts'
 import { statement } from './entitlements.statements.ts'
 
 /** Reads for the consistency check: the ledger and the stored projection of one app. */
