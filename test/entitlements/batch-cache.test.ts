@@ -33,7 +33,7 @@ const h = await buildTestApp()
 const reader = createProjectionReader(h.database)
 
 /** An entitlements service of its own, as another process would have, counting the statements it runs. */
-function process_(database: DatabaseHandle = h.database) {
+function startProcess(database: DatabaseHandle = h.database) {
   const statements: string[] = []
   const counting = (run: RawQuery): RawQuery =>
     (<Row>(statement: PreparedStatement, values: unknown[]) => {
@@ -52,12 +52,12 @@ function process_(database: DatabaseHandle = h.database) {
   return { service, statements }
 }
 
-type Process = ReturnType<typeof process_>
+type Process = ReturnType<typeof startProcess>
 
-async function write(process: Process, tenant: Tenant, profileId: string, body: Record<string, unknown>) {
+async function write(writer: Process, tenant: Tenant, profileId: string, body: Record<string, unknown>) {
   const normalized = normalizeTransaction(body as unknown as SetTransactionBodyInput)
   assert.ok(normalized.ok, JSON.stringify(normalized))
-  const result = await process.service.setTransaction(tenant.appId, { profileId }, normalized.value)
+  const result = await writer.service.setTransaction(tenant.appId, { profileId }, normalized.value)
   assert.ok(result.ok, JSON.stringify(result))
   return result.value
 }
@@ -105,7 +105,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('write a profile’s next transaction without reading it first', async () => {
     const tenant = await h.createTenant('cache-hit')
     const buyer = await newProfile(tenant)
-    const a = process_()
+    const a = startProcess()
     const original = uniqueTransactionId('chain')
     await write(a, tenant, buyer.profileId, renewal(original, 0))
     assert.ok(a.statements.includes('ent_load_batch'), 'the first write reads')
@@ -130,7 +130,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('read again, and write once, what another process changed since', async () => {
     const tenant = await h.createTenant('cache-other-process')
     const buyer = await newProfile(tenant)
-    const [a, b] = [process_(), process_()]
+    const [a, b] = [startProcess(), startProcess()]
     const original = uniqueTransactionId('chain')
     await write(a, tenant, buyer.profileId, renewal(original, 0))
     await write(b, tenant, buyer.profileId, renewal(original, 1))
@@ -164,7 +164,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('tell the profile as it is now, after a change through the profile API', async () => {
     const tenant = await h.createTenant('cache-profile-change')
     const buyer = await newProfile(tenant)
-    const a = process_()
+    const a = startProcess()
     const original = uniqueTransactionId('chain')
     await write(a, tenant, buyer.profileId, renewal(original, 0))
     const patched = await tenant.api({
@@ -183,7 +183,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('follow a catalog change made after the rows were cached', async () => {
     const tenant = await h.createTenant('cache-catalog-change')
     const buyer = await newProfile(tenant)
-    const a = process_()
+    const a = startProcess()
     const original = uniqueTransactionId('chain')
     const first = await write(
       a,
@@ -216,7 +216,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('price a transaction at the exchange rate set after the rows were cached', async () => {
     const tenant = await h.createTenant('cache-settings-change')
     const buyer = await newProfile(tenant)
-    const a = process_()
+    const a = startProcess()
     const original = uniqueTransactionId('chain')
     await write(a, tenant, buyer.profileId, renewal(original, 0))
     await setExchangeRates(h, tenant.appId, { EUR: 2 })
@@ -232,7 +232,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('update in place a transaction another process stored, instead of adding it again', async () => {
     const tenant = await h.createTenant('cache-known-transaction')
     const buyer = await newProfile(tenant)
-    const [a, b] = [process_(), process_()]
+    const [a, b] = [startProcess(), startProcess()]
     await write(a, tenant, buyer.profileId, renewal(uniqueTransactionId('chain'), 0))
     const other = uniqueTransactionId('chain')
     const body = renewal(other, 0)
@@ -252,7 +252,7 @@ describe(`set transactions written from the batch cache (${ENGINE})`, () => {
   it('stay consistent when two processes renew the same chain at once', async () => {
     const tenant = await h.createTenant('cache-race')
     const buyer = await newProfile(tenant)
-    const [a, b] = [process_(), process_()]
+    const [a, b] = [startProcess(), startProcess()]
     const original = uniqueTransactionId('chain')
     await write(a, tenant, buyer.profileId, renewal(original, 0))
     await write(b, tenant, buyer.profileId, renewal(original, 1))

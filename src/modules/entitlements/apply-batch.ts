@@ -12,6 +12,7 @@ import {
   DEFAULT_ACCESS_LEVEL_ID,
   earlier,
   type LedgerEntry,
+  productKeyOf,
   type ResolvedProduct,
   type SharingMode,
   type StoredTransaction,
@@ -120,7 +121,7 @@ export function applyBatch(deps: BatchDeps, batch: Pending[], loaded: LoadedBatc
         recordedUnder: stored.storeOriginalTransactionId,
       })
     }
-    const catalogued = loaded.products.get(JSON.stringify([txn.store, txn.storeProductId]))
+    const catalogued = loaded.products.get(productKeyOf(txn.store, txn.storeProductId))
     const product: ResolvedProduct = catalogued
       ? {
           productId: catalogued.productId,

@@ -1,5 +1,5 @@
 import { type Identification, lookupKey } from '../profiles/profile-identity.ts'
-import { chainKeyOf } from './entitlement-model.ts'
+import { chainKeyOf, productKeyOf } from './entitlement-model.ts'
 import type {
   BatchSettings,
   CatalogProduct,
@@ -24,6 +24,7 @@ import type {
 const MAX_PROFILES = 2_000
 const MAX_CHAINS = 8_000
 const MAX_PRODUCTS = 2_000
+const MAX_APPS = 2_000
 const MAX_AGE_MS = 10 * 60 * 1000
 
 interface Entry<T> {
@@ -88,28 +89,30 @@ export interface CachedBatch {
   chainKeys: string[]
 }
 
-const productKeyOf = (store: string, storeProductId: string) => JSON.stringify([store, storeProductId])
-
 export function createBatchCache(now: () => number = Date.now) {
   const profiles = new BoundedMap<LockedProfile>(MAX_PROFILES, now)
   const profileIdByCustomerUserId = new BoundedMap<string>(MAX_PROFILES, now)
   const chains = new BoundedMap<ChainRow>(MAX_CHAINS, now)
   // The catalog's answer per store product (null: none); its version is unused, the guard compares values.
   const products = new BoundedMap<CatalogProduct | null>(MAX_PRODUCTS, now)
-  const settings = new BoundedMap<BatchSettings>(MAX_PRODUCTS, now)
+  const settings = new BoundedMap<BatchSettings>(MAX_APPS, now)
   let hits = 0
   let misses = 0
   let refused = 0
 
   const scoped = (appId: string, key: string) => `${appId}\u0000${key}`
 
-  function profileEntry(appId: string, identification: Identification) {
+  /** The profile id a request names, when the cache knows it (by customer user id). */
+  function profileIdOf(appId: string, identification: Identification): string | undefined {
     const key = lookupKey(identification)
-    const id =
-      key.profileId ??
-      (key.customerUserId !== undefined
-        ? profileIdByCustomerUserId.get(scoped(appId, key.customerUserId))?.value
-        : undefined)
+    if (key.profileId !== undefined) return key.profileId
+    return key.customerUserId === undefined
+      ? undefined
+      : profileIdByCustomerUserId.get(scoped(appId, key.customerUserId))?.value
+  }
+
+  function profileEntry(appId: string, identification: Identification) {
+    const id = profileIdOf(appId, identification)
     return id === undefined ? undefined : profiles.get(scoped(appId, id))
   }
 
@@ -216,17 +219,17 @@ export function createBatchCache(now: () => number = Date.now) {
       for (const key of cached.chainKeys) chains.delete(key)
     },
 
-    /** The profile id a request names, when the cache knows it (by customer user id). */
-    profileIdOf(appId: string, identification: Identification): string | undefined {
-      const key = lookupKey(identification)
-      if (key.profileId !== undefined) return key.profileId
-      return key.customerUserId === undefined
-        ? undefined
-        : profileIdByCustomerUserId.get(scoped(appId, key.customerUserId))?.value
+    /**
+     * The in-flight keys of a batch written with a read: its chains, and its profiles where the cache knows
+     * their ids (as `lookup`'s busy() receives them).
+     */
+    keysOf(appId: string, requests: CacheRequest[]): string[] {
+      return requests.flatMap((request) => {
+        const chainKey = scoped(appId, chainKeyOf(request.store, request.originalId))
+        const profileId = profileIdOf(appId, request.identification)
+        return profileId === undefined ? [chainKey] : [chainKey, scoped(appId, profileId)]
+      })
     },
-
-    /** Scoped key of a profile id or a chain key, as `lookup`'s busy() receives them. */
-    scoped,
 
     stats: () => ({ hits, misses, refused, profiles: profiles.size, chains: chains.size }),
   }

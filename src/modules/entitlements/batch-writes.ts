@@ -3,7 +3,7 @@ import type { Result } from '../../platform/result.ts'
 import { lookupKey } from '../profiles/profile-identity.ts'
 import { applyBatch, type BatchDeps, type BatchFailure, type Pending } from './apply-batch.ts'
 import type { BatchCache, CachedBatch, CacheRequest } from './batch-cache.ts'
-import { chainKeyOf } from './entitlement-model.ts'
+import { productKeyOf } from './entitlement-model.ts'
 import { type FreshnessGuard, type LockedProfile, STALE_CACHE } from './entitlements.repository.ts'
 
 /**
@@ -56,14 +56,7 @@ export async function writeBatch(
       inFlight.remove(keys)
     }
   }
-  const keys = batch.flatMap((pending) => {
-    const chainKey = cache.scoped(
-      appId,
-      chainKeyOf(pending.txn.store, pending.txn.storeOriginalTransactionId),
-    )
-    const profileId = cache.profileIdOf(appId, pending.identification)
-    return profileId === undefined ? [chainKey] : [chainKey, cache.scoped(appId, profileId)]
-  })
+  const keys = cache.keysOf(appId, batch.map(cacheRequestOf))
   inFlight.add(keys)
   try {
     return await writeFromRead(deps, appId, batch, cache)
@@ -114,7 +107,7 @@ async function writeFromRead(
       products: batch.map(({ txn }) => ({
         store: txn.store,
         storeProductId: txn.storeProductId,
-        product: loaded.products.get(JSON.stringify([txn.store, txn.storeProductId])) ?? null,
+        product: loaded.products.get(productKeyOf(txn.store, txn.storeProductId)) ?? null,
       })),
     })
   }

@@ -148,5 +148,10 @@ export function transactionKeyOf(store: string, storeTransactionId: string): str
   return JSON.stringify([store, storeTransactionId])
 }
 
+/** The key of a store product: which catalog product (if any) claims it. */
+export function productKeyOf(store: string, storeProductId: string): string {
+  return JSON.stringify([store, storeProductId])
+}
+
 export const earlier = (a: string, b: string): string => (a <= b ? a : b)
 export const later = (a: string, b: string): string => (a >= b ? a : b)

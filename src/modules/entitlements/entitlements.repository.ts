@@ -1,5 +1,10 @@
 import type { DatabaseHandle, PreparedStatement, RawQuery } from '../../db/open-database.ts'
-import type { ChainState, LedgerEntry, StoredTransaction } from './entitlement-model.ts'
+import {
+  type ChainState,
+  type LedgerEntry,
+  productKeyOf,
+  type StoredTransaction,
+} from './entitlement-model.ts'
 import {
   byId,
   isoOf,
@@ -75,7 +80,7 @@ export interface LoadedBatch {
   settings: BatchSettings | null
   chains: ChainRow[]
   transactions: StoredTransaction[]
-  /** Keyed by JSON [store, store_product_id]. */
+  /** Keyed by productKeyOf. */
   products: Map<string, CatalogProduct>
   profiles: Map<string, LockedProfile>
 }
@@ -212,7 +217,7 @@ export function createEntitlementsRepository(
         transactions: (row?.txns ?? []).map(toStoredTransaction),
         products: new Map(
           (row?.products ?? []).map((product) => [
-            JSON.stringify([product.store, product.store_product_id]),
+            productKeyOf(product.store, product.store_product_id),
             { productId: product.product_id, accessLevelId: product.access_level_id, type: product.type },
           ]),
         ),
